@@ -1,0 +1,93 @@
+"""The application factory: `create_app(settings)`, also servable with `uvicorn --factory`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+import buzz
+from buzz.clock import Clock, system_clock
+from buzz.db import Database
+from buzz.integrations.routes import router as integrations_router
+from buzz.models import load_all_models
+from buzz.ops.routes import router as ops_router
+from buzz.platform.oauth import router as oauth_router
+from buzz.platform.routes import router as platform_router
+from buzz.settings import Settings, SettingsError, load_settings
+from buzz.web.errors import install_error_handlers
+from buzz.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from buzz.web.routing import operation_id
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """\
+Server side of **Domo's Buzz Integration API** (`/oauth/token`, `/v1/buzz/...`).
+
+Errors are JSON in Domo's style: `{"status", "statusReason", "message", "path"}`, and a 400
+adds `"errors": [{"field", "message"}]`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
+    """Build the service; with no settings they are read from the environment."""
+    if settings is None:
+        try:
+            settings = load_settings()
+        except SettingsError as exc:
+            raise SystemExit(f"buzz: {exc}") from None
+    load_all_models()
+    database = Database(settings.database_url)
+    database.prepare()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            database.dispose()
+
+    app = FastAPI(
+        title="Buzz server",
+        version=buzz.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.clock = clock
+
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+
+    app.include_router(ops_router)
+    app.include_router(oauth_router)
+    app.include_router(platform_router)
+    app.include_router(integrations_router)
+    app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
+    return app
+
+
+def openapi_schema(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, without FastAPI's 422 (this service answers 400 instead)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+    )
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            operation.get("responses", {}).pop("422", None)
+    components = schema.get("components", {}).get("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    app.openapi_schema = schema
+    return schema

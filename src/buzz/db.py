@@ -1,0 +1,189 @@
+"""Database plumbing: the declarative base, engines, sessions and the schema's migrations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from fastapi import Depends, Request
+from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "Base",
+    "Database",
+    "JSONType",
+    "SessionDep",
+    "UTCDateTime",
+    "alembic_config",
+    "new_uuid",
+]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL gets a 64-bit identity.
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always returns timezone-aware UTC, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Every table of the service."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def new_uuid() -> str:
+    """A random UUID in its canonical text form."""
+    return str(uuid.uuid4())
+
+
+def sync_url(database_url: str) -> URL:
+    """The URL the (synchronous) engine uses: asyncpg URLs are served by psycopg 3."""
+    url = make_url(database_url)
+    if (
+        url.get_backend_name() == "postgresql"
+        and url.get_driver_name()
+        in {
+            "asyncpg",
+            "psycopg2",
+            "psycopg_async",
+            "pg8000",
+        }
+    ) or url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def is_memory_sqlite(url: URL) -> bool:
+    """True for a private in-memory SQLite database (`sqlite://`)."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def make_engine(database_url: str) -> Engine:
+    """An engine with the per-dialect settings this service relies on."""
+    url = sync_url(database_url)
+    kwargs: dict[str, Any] = {}
+    if url.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"check_same_thread": False}
+        if is_memory_sqlite(url):
+            kwargs["poolclass"] = StaticPool
+    else:
+        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, **kwargs)
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    """Alembic's configuration, pointing at the migrations shipped inside the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if database_url is not None:
+        config.set_main_option("sqlalchemy.url", sync_url(database_url).render_as_string(False))
+    return config
+
+
+class Database:
+    """One engine and its session factory, owned by the app (or a worker, or the CLI)."""
+
+    def __init__(self, database_url: str) -> None:
+        self.url = sync_url(database_url)
+        self.engine = make_engine(database_url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        """A new session; the caller commits (services never do)."""
+        return self.sessions()
+
+    def upgrade(self) -> None:
+        """Apply every migration (`alembic upgrade head`)."""
+        config = alembic_config()
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def create_schema(self) -> None:
+        """Create the schema from the models and stamp it as migrated (fast, for tests)."""
+        Base.metadata.create_all(self.engine)
+        config = alembic_config()
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.stamp(config, "head")
+
+    def prepare(self) -> None:
+        """Give a private in-memory database its schema; real databases are migrated explicitly."""
+        if is_memory_sqlite(self.url):
+            self.create_schema()
+
+    def is_migrated(self) -> bool:
+        """True when the database answers and stands at the newest migration."""
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        with self.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        return current == head
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session per request, rolled back and closed when the request ends."""
+    database: Database = request.app.state.database
+    session = database.session()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]

@@ -1,0 +1,1 @@
+"""Buzz: integrations, their event subscriptions, the events they receive and their callback."""

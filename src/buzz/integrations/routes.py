@@ -1,0 +1,126 @@
+"""Routes of Buzz integrations and their subscriptions (SPEC §2.3, §2.4)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from buzz.db import SessionDep
+from buzz.integrations import service
+from buzz.integrations.presenters import integration_out, subscription_out
+from buzz.integrations.schemas import (
+    Integration,
+    IntegrationCreate,
+    IntegrationList,
+    Subscription,
+    SubscriptionCreate,
+    SubscriptionList,
+)
+from buzz.platform.auth import CurrentUser
+from buzz.platform.errors_schema import buzz_errors
+from buzz.web.routing import ClockDep, JSONRoute, PageDep
+
+__all__ = ["router"]
+
+router = APIRouter(
+    prefix="/v1/buzz/integrations",
+    route_class=JSONRoute,
+    tags=["Integrations"],
+    responses=buzz_errors(400, 401),
+)
+
+
+@router.post(
+    "",
+    response_model=Integration,
+    responses=buzz_errors(413, 415),
+    response_model_exclude_none=True,
+)
+def create_integration(
+    body: IntegrationCreate, user: CurrentUser, session: SessionDep, now: ClockDep
+) -> Integration:
+    """Register an integration (answers 200, as Domo does)."""
+    integration = service.create_integration(session, owner=user, data=body, now=now)
+    session.commit()
+    return integration_out(integration, viewer=user)
+
+
+@router.get("", response_model=IntegrationList, response_model_exclude_none=True)
+def list_integrations(user: CurrentUser, session: SessionDep, page: PageDep) -> IntegrationList:
+    """Integrations the caller owns or that are active on a channel the caller can access."""
+    integrations = service.list_visible_integrations(
+        session, user=user, limit=page.limit, offset=page.offset
+    )
+    return IntegrationList(integrations=[integration_out(i, viewer=user) for i in integrations])
+
+
+@router.get(
+    "/{integration_id}",
+    response_model=Integration,
+    responses=buzz_errors(404),
+    response_model_exclude_none=True,
+)
+def get_integration(integration_id: str, user: CurrentUser, session: SessionDep) -> Integration:
+    """One integration the caller can see."""
+    integration = service.get_visible_integration(session, user=user, integration_id=integration_id)
+    return integration_out(integration, viewer=user)
+
+
+@router.delete("/{integration_id}", status_code=204, responses=buzz_errors(403, 404))
+def delete_integration(integration_id: str, user: CurrentUser, session: SessionDep) -> None:
+    """Permanently delete an integration and its subscriptions (owner only)."""
+    service.delete_integration(session, user=user, integration_id=integration_id)
+    session.commit()
+
+
+@router.post(
+    "/{integration_id}/subscriptions",
+    response_model=Subscription,
+    responses=buzz_errors(403, 404, 409, 413, 415),
+    tags=["Subscriptions"],
+    response_model_exclude_none=True,
+)
+def create_subscription(
+    integration_id: str,
+    body: SubscriptionCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    now: ClockDep,
+) -> Subscription:
+    """Subscribe the integration to an event type (owner only; answers 200, as Domo does)."""
+    integration = service.get_owned_integration(session, user=user, integration_id=integration_id)
+    subscription = service.create_subscription(session, integration=integration, data=body, now=now)
+    session.commit()
+    return subscription_out(subscription)
+
+
+@router.get(
+    "/{integration_id}/subscriptions",
+    response_model=SubscriptionList,
+    responses=buzz_errors(403, 404),
+    tags=["Subscriptions"],
+    response_model_exclude_none=True,
+)
+def list_subscriptions(
+    integration_id: str, user: CurrentUser, session: SessionDep, page: PageDep
+) -> SubscriptionList:
+    """The integration's subscriptions (owner only: their URLs may carry secrets)."""
+    integration = service.get_owned_integration(session, user=user, integration_id=integration_id)
+    subscriptions = service.list_subscriptions(
+        session, integration=integration, limit=page.limit, offset=page.offset
+    )
+    return SubscriptionList(subscriptions=[subscription_out(s) for s in subscriptions])
+
+
+@router.delete(
+    "/{integration_id}/subscriptions/{subscription_id}",
+    status_code=204,
+    responses=buzz_errors(403, 404),
+    tags=["Subscriptions"],
+)
+def delete_subscription(
+    integration_id: str, subscription_id: str, user: CurrentUser, session: SessionDep
+) -> None:
+    """Delete a subscription (owner only)."""
+    integration = service.get_owned_integration(session, user=user, integration_id=integration_id)
+    service.delete_subscription(session, integration=integration, subscription_id=subscription_id)
+    session.commit()

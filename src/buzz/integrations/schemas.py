@@ -1,0 +1,105 @@
+"""Wire formats of Buzz integrations and subscriptions (SPEC §2.3, §2.4)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
+
+from buzz.integrations.models import EventType, Scope
+from buzz.integrations.validation import (
+    check_header_name,
+    check_header_value,
+    check_https_url,
+    normalize_slash_command,
+)
+from buzz.web.routing import CamelModel
+
+__all__ = [
+    "Header",
+    "Integration",
+    "IntegrationCreate",
+    "IntegrationList",
+    "Subscription",
+    "SubscriptionCreate",
+    "SubscriptionList",
+]
+
+MASKED = "********"
+
+
+class Header(CamelModel):
+    """A header sent with every event POSTed to the integration."""
+
+    name: Annotated[str, AfterValidator(check_header_name)] = Field(
+        description="An HTTP token; not Host, Content-Length, Content-Type, Transfer-Encoding, "
+        "Connection, nor x-buzz-* or webhook-*."
+    )
+    value: Annotated[str, AfterValidator(check_header_value)] = Field(
+        description="Up to 4,096 printable characters. Shown to the integration's owner only."
+    )
+
+
+class IntegrationCreate(CamelModel):
+    """A new integration."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    description: str | None = Field(default=None, max_length=1000)
+    scope: Scope
+    channel_ids: list[str] | None = Field(
+        default=None,
+        max_length=1000,
+        description="Required, and non-empty, if and only if scope is CHANNEL_LIST.",
+    )
+    headers: list[Header] = Field(default_factory=list, max_length=20)
+
+    @field_validator("headers")
+    @classmethod
+    def _distinct_headers(cls, headers: list[Header]) -> list[Header]:
+        seen: set[str] = set()
+        for header in headers:
+            if header.name.lower() in seen:
+                raise ValueError(f"Header {header.name} is given twice")
+            seen.add(header.name.lower())
+        return headers
+
+
+class Integration(CamelModel):
+    """A Buzz integration. Header values are masked for everyone but its owner."""
+
+    id: str
+    owner_id: int
+    name: str
+    description: str | None = None
+    scope: Scope
+    channel_ids: list[str] | None = Field(default=None, description="Only for CHANNEL_LIST.")
+    headers: list[Header]
+
+
+class IntegrationList(CamelModel):
+    integrations: list[Integration]
+
+
+class SubscriptionCreate(CamelModel):
+    """A new event subscription."""
+
+    event_type: EventType
+    url: Annotated[str, AfterValidator(check_https_url)] = Field(
+        description="Absolute https:// URL with a host, no user-info, at most 2,048 characters."
+    )
+    slash_command: Annotated[str, AfterValidator(normalize_slash_command)] | None = Field(
+        default=None, description="Required if and only if eventType is SLASH_COMMAND."
+    )
+
+
+class Subscription(CamelModel):
+    """An event subscription of an integration."""
+
+    id: str
+    event_type: EventType
+    url: str
+    slash_command: str | None = None
+
+
+class SubscriptionList(CamelModel):
+    subscriptions: list[Subscription]

@@ -1,0 +1,223 @@
+"""Integrations and subscriptions: who may see, change and receive what (SPEC §2.3, §2.4)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from buzz.integrations.models import EventType, Integration, IntegrationChannel, Scope, Subscription
+from buzz.integrations.schemas import IntegrationCreate, SubscriptionCreate
+from buzz.platform.models import Channel, User, Visibility
+from buzz.platform.service import accessible
+from buzz.web.errors import BadRequest, Conflict, Forbidden, NotFound
+
+__all__ = [
+    "create_integration",
+    "create_subscription",
+    "delete_integration",
+    "delete_subscription",
+    "get_owned_integration",
+    "get_visible_integration",
+    "list_subscriptions",
+    "list_visible_integrations",
+    "visible_to",
+]
+
+MAX_SUBSCRIPTIONS = 1000
+
+
+def visible_to(user_id: int) -> ColumnElement[bool]:
+    """SQL: the integration is `user_id`'s, or active on a channel `user_id` can access."""
+    channel = aliased(Channel)
+    listed = aliased(Channel)
+    return or_(
+        Integration.owner_id == user_id,
+        and_(
+            Integration.scope == Scope.PUBLIC_CHANNELS.value,
+            exists().where(channel.visibility == Visibility.PUBLIC.value),
+        ),
+        and_(
+            Integration.scope == Scope.OWNER_ACCESS.value,
+            exists().where(
+                channel.id == channel.parent_id,
+                accessible(channel, user_id),
+                accessible(channel, Integration.owner_id),
+            ),
+        ),
+        and_(
+            Integration.scope == Scope.CHANNEL_LIST.value,
+            exists().where(
+                IntegrationChannel.integration_id == Integration.id,
+                listed.id == IntegrationChannel.channel_id,
+                accessible(listed, user_id),
+                accessible(listed, Integration.owner_id),
+            ),
+        ),
+    )
+
+
+def create_integration(
+    session: Session, *, owner: User, data: IntegrationCreate, now: datetime
+) -> Integration:
+    """A new integration of `owner`; CHANNEL_LIST channels must be ones the owner can access."""
+    channel_ids = _checked_channel_ids(session, owner=owner, data=data)
+    integration = Integration(
+        owner_id=owner.id,
+        name=data.name,
+        description=data.description,
+        scope=data.scope.value,
+        headers=[{"name": h.name, "value": h.value} for h in data.headers],
+        created_at=now,
+        channels=[
+            IntegrationChannel(channel_id=channel_id, position=position)
+            for position, channel_id in enumerate(channel_ids)
+        ],
+    )
+    integration.owner = owner
+    session.add(integration)
+    session.flush()
+    return integration
+
+
+def _checked_channel_ids(session: Session, *, owner: User, data: IntegrationCreate) -> list[str]:
+    if data.scope is not Scope.CHANNEL_LIST:
+        if data.channel_ids is not None:
+            raise BadRequest.on(
+                "channelIds", "channelIds is only allowed when scope is CHANNEL_LIST"
+            )
+        return []
+    if not data.channel_ids:
+        raise BadRequest.on(
+            "channelIds", "channelIds is required and cannot be empty for CHANNEL_LIST"
+        )
+    wanted = list(dict.fromkeys(data.channel_ids))
+    reachable = set(
+        session.scalars(
+            select(Channel.id).where(Channel.id.in_(wanted), accessible(Channel, owner.id))
+        )
+    )
+    unknown = [channel_id for channel_id in wanted if channel_id not in reachable]
+    if unknown:
+        raise BadRequest.on(
+            "channelIds",
+            f"Channel {unknown[0]} does not exist or is not accessible to you"
+            + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""),
+        )
+    return wanted
+
+
+def get_visible_integration(session: Session, *, user: User, integration_id: str) -> Integration:
+    """The integration, if `user` can see it; 404 otherwise."""
+    integration = session.scalar(
+        select(Integration).where(Integration.id == integration_id, visible_to(user.id))
+    )
+    if integration is None:
+        raise NotFound(f"Integration {integration_id} not found")
+    return integration
+
+
+def get_owned_integration(session: Session, *, user: User, integration_id: str) -> Integration:
+    """The integration, if `user` owns it; 404 when they cannot see it, 403 when not theirs."""
+    integration = get_visible_integration(session, user=user, integration_id=integration_id)
+    if integration.owner_id != user.id:
+        raise Forbidden("Only the integration's owner can do this")
+    return integration
+
+
+def list_visible_integrations(
+    session: Session, *, user: User, limit: int, offset: int
+) -> Sequence[Integration]:
+    """Integrations `user` owns or that are active on a channel they can access, oldest first."""
+    query = (
+        select(Integration)
+        .where(visible_to(user.id))
+        .order_by(Integration.created_at, Integration.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return session.scalars(query).all()
+
+
+def delete_integration(session: Session, *, user: User, integration_id: str) -> None:
+    """Delete an integration and its subscriptions (owner only)."""
+    integration = get_owned_integration(session, user=user, integration_id=integration_id)
+    session.delete(integration)
+    session.flush()
+
+
+def create_subscription(
+    session: Session, *, integration: Integration, data: SubscriptionCreate, now: datetime
+) -> Subscription:
+    """A new subscription; the same event type, URL and slash command twice is a conflict."""
+    is_slash = data.event_type is EventType.SLASH_COMMAND
+    if is_slash and data.slash_command is None:
+        raise BadRequest.on(
+            "slashCommand", "slashCommand is required when eventType is SLASH_COMMAND"
+        )
+    if not is_slash and data.slash_command is not None:
+        raise BadRequest.on(
+            "slashCommand", "slashCommand is only allowed when eventType is SLASH_COMMAND"
+        )
+    slash_command = data.slash_command or ""
+    duplicate = session.scalar(
+        select(Subscription.id).where(
+            Subscription.integration_id == integration.id,
+            Subscription.event_type == data.event_type.value,
+            Subscription.url == data.url,
+            Subscription.slash_command == slash_command,
+        )
+    )
+    if duplicate is not None:
+        raise Conflict(f"This integration already has that subscription ({duplicate})")
+    count = session.scalar(
+        select(func.count()).where(Subscription.integration_id == integration.id)
+    )
+    if (count or 0) >= MAX_SUBSCRIPTIONS:
+        raise BadRequest(f"An integration can have at most {MAX_SUBSCRIPTIONS} subscriptions")
+    subscription = Subscription(
+        integration_id=integration.id,
+        event_type=data.event_type.value,
+        url=data.url,
+        slash_command=slash_command,
+        created_at=now,
+    )
+    session.add(subscription)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict("This integration already has that subscription") from None
+    return subscription
+
+
+def list_subscriptions(
+    session: Session, *, integration: Integration, limit: int, offset: int
+) -> Sequence[Subscription]:
+    """The integration's subscriptions, oldest first."""
+    query = (
+        select(Subscription)
+        .where(Subscription.integration_id == integration.id)
+        .order_by(Subscription.created_at, Subscription.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return session.scalars(query).all()
+
+
+def delete_subscription(
+    session: Session, *, integration: Integration, subscription_id: str
+) -> None:
+    """Delete one of the integration's subscriptions."""
+    subscription = session.scalar(
+        select(Subscription).where(
+            Subscription.id == subscription_id, Subscription.integration_id == integration.id
+        )
+    )
+    if subscription is None:
+        raise NotFound(f"Subscription {subscription_id} not found")
+    session.delete(subscription)
+    session.flush()

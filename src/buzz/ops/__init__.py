@@ -1,0 +1,1 @@
+"""Operations: health, readiness (and, with the delivery engine, metrics)."""

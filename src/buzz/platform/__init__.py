@@ -1,0 +1,1 @@
+"""Buzz: the chat platform (users, OAuth, channels, messages) that events come from."""

@@ -1,0 +1,75 @@
+"""Helpers for test suites that run this service in-process with FastAPI's `TestClient`.
+
+app = create_app(Settings(database_url="sqlite://", embedded_worker=False))
+alice = seed_user(app, display_name="Alice")
+TestClient(app).get("/v1/buzz/users/me", headers=alice.headers)
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from buzz import admin
+from buzz.db import Database
+from buzz.platform import auth
+from buzz.platform.models import OAuthClient
+
+__all__ = ["SeededUser", "issue_token", "seed_user"]
+
+
+@dataclass(frozen=True)
+class SeededUser:
+    """A user with an OAuth client and a fresh access token."""
+
+    id: int
+    display_name: str
+    email: str
+    client_id: str
+    client_secret: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """`Authorization` headers carrying this user's token."""
+        return {"Authorization": f"bearer {self.token}"}
+
+
+def _database(app: FastAPI) -> Database:
+    database: Database = app.state.database
+    return database
+
+
+def seed_user(
+    app: FastAPI, *, display_name: str = "Test User", email: str | None = None
+) -> SeededUser:
+    """Create a user, an OAuth client for them and an access token valid for an hour."""
+    now = app.state.clock()
+    email = email or f"user-{secrets.token_hex(4)}@example.com"
+    with _database(app).session() as session:
+        user = admin.create_user(session, display_name=display_name, email=email, now=now)
+        created = admin.create_client(session, user_id=user.id, now=now)
+        client = session.get(OAuthClient, created.client_id)
+        assert client is not None
+        token = auth.issue_token(session, client=client, now=now)
+        session.commit()
+        return SeededUser(
+            id=user.id,
+            display_name=user.display_name,
+            email=user.email,
+            client_id=created.client_id,
+            client_secret=created.client_secret,
+            token=token,
+        )
+
+
+def issue_token(app: FastAPI, user: SeededUser) -> str:
+    """Another access token for a seeded user, as of the app's clock."""
+    with _database(app).session() as session:
+        client = session.get(OAuthClient, user.client_id)
+        assert client is not None
+        token = auth.issue_token(session, client=client, now=app.state.clock())
+        session.commit()
+        return token

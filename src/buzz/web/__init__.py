@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by both API families: errors, request context, limits, logging."""

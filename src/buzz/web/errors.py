@@ -1,0 +1,235 @@
+"""Errors and their wire formats.
+
+Services raise `ApiError` and its subclasses, which know nothing of wire formats:
+
+    ApiError(status, message, code?, errors?)
+    ├── BadRequest        400 (with field `errors` when a field is at fault)
+    ├── Unauthorized      401
+    ├── Forbidden         403
+    ├── NotFound          404
+    ├── Conflict          409
+    └── TooManyRequests   429
+
+Each API family registers an `ErrorFamily` for its path prefixes; the handlers here pick the
+family of the request's path and render every error (ours, Starlette's 404/405, validation,
+oversized bodies, unexpected exceptions) in that family's envelope.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "Conflict",
+    "ErrorFamily",
+    "FieldError",
+    "Forbidden",
+    "NotFound",
+    "TooManyRequests",
+    "Unauthorized",
+    "error_response",
+    "install_error_handlers",
+    "register_family",
+]
+
+log = logging.getLogger("buzz.errors")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class ApiError(Exception):
+    """An error that becomes an HTTP response in the request's family envelope."""
+
+    status = 400
+    default_code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        errors: Sequence[FieldError] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        self.code = code or self.default_code
+        self.errors = list(errors)
+        self.headers = headers or {}
+
+
+class BadRequest(ApiError):
+    status = 400
+
+    @classmethod
+    def on(cls, field_name: str, message: str) -> BadRequest:
+        """A validation error pinned on one field."""
+        return cls(message, errors=[FieldError(field_name, message)])
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class TooManyRequests(ApiError):
+    status = 429
+
+
+Renderer = Callable[[Request | None, str, ApiError], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ErrorFamily:
+    """How one API family writes its errors, and which paths are its own."""
+
+    name: str
+    matches: Callable[[str], bool]
+    render: Renderer
+    media_type: str = "application/json"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _domo_render(_request: Request | None, path: str, error: ApiError) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "status": error.status,
+        "statusReason": _reason(error.status),
+        "message": error.message,
+        "path": path,
+    }
+    if error.errors:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
+    return body
+
+
+# Every path that no family claims gets Domo's envelope, the service's default.
+DEFAULT_FAMILY = ErrorFamily(name="buzz", matches=lambda _path: True, render=_domo_render)
+
+
+def register_family(app: FastAPI, family: ErrorFamily) -> None:
+    """Claim paths for a family; later registrations are consulted first."""
+    families: list[ErrorFamily] = getattr(app.state, "error_families", [])
+    app.state.error_families = [family, *families]
+
+
+def family_of(app: Any, path: str) -> ErrorFamily:
+    families: list[ErrorFamily] = getattr(app.state, "error_families", [])
+    for family in families:
+        if family.matches(path):
+            return family
+    return DEFAULT_FAMILY
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def error_response(
+    app: Any, path: str, error: ApiError, request: Request | None = None
+) -> JSONResponse:
+    """Render `error` for `path` in its family's envelope."""
+    family = family_of(app, path)
+    return JSONResponse(
+        family.render(request, path, error),
+        status_code=error.status,
+        headers=error.headers or None,
+    )
+
+
+def _field_name(loc: Sequence[int | str]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    name = ""
+    for part in parts:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name else str(part)
+    return name or "body"
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "json_invalid":
+        detail = (error.get("ctx") or {}).get("error", "")
+        return f"Malformed JSON body: {detail}".rstrip(": ")
+    if kind == "missing":
+        return "This field is required"
+    message = str(error.get("msg", "Invalid value"))
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def validation_error(exc: RequestValidationError) -> BadRequest:
+    """A 400 listing every field at fault, from FastAPI's validation error."""
+    errors = [FieldError(_field_name(e.get("loc", ())), _message(e)) for e in exc.errors()]
+    if any(e.message.startswith("Malformed JSON") for e in errors):
+        first = next(e for e in errors if e.message.startswith("Malformed JSON"))
+        return BadRequest(first.message, errors=[FieldError("body", first.message)])
+    summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+    return BadRequest(f"Invalid request: {summary}", errors=errors)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every error of the app through the family envelopes."""
+
+    async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return error_response(request.app, request.url.path, exc, request)
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        messages = {
+            404: f"No route matches {request.url.path}",
+            405: f"Method {request.method} is not allowed on {request.url.path}",
+        }
+        message = messages.get(exc.status_code) or str(exc.detail)
+        headers = dict(exc.headers or {})
+        error = ApiError(message, status=exc.status_code, headers=headers)
+        return error_response(request.app, request.url.path, error, request)
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(request.app, request.url.path, validation_error(exc), request)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        error = ApiError("Internal server error", status=500, code="INTERNAL_ERROR")
+        return error_response(request.app, request.url.path, error, request)
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,93 @@
+"""Fixtures: an app per test on SQLite in memory, or on PostgreSQL with `BUZZ_TEST_DATABASE_URL`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from buzz.app import create_app
+from buzz.clock import ManualClock
+from buzz.db import Base, Database, sync_url
+from buzz.models import load_all_models
+from buzz.settings import Settings
+from buzz.testing import SeededUser, seed_user
+
+TEST_DATABASE_URL = os.environ.get("BUZZ_TEST_DATABASE_URL", "sqlite://")
+ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+
+
+def pytest_report_header() -> str:
+    return f"buzz database: {'postgresql' if ON_POSTGRES else 'sqlite (in memory)'}"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """The database every test app uses; on PostgreSQL, emptied and migrated once per session."""
+    if ON_POSTGRES:
+        engine = create_engine(sync_url(TEST_DATABASE_URL))
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        database = Database(TEST_DATABASE_URL)
+        database.upgrade()
+        database.dispose()
+    yield TEST_DATABASE_URL
+
+
+def _empty_tables(database: Database) -> None:
+    load_all_models()
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with database.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        embedded_worker=False,
+        public_url="https://buzz.example.com",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, clock: ManualClock) -> Iterator[FastAPI]:
+    app = create_app(settings, clock=clock)
+    yield app
+    if ON_POSTGRES:
+        _empty_tables(app.state.database)
+    app.state.database.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def alice(app: FastAPI) -> SeededUser:
+    return seed_user(app, display_name="Alice Archer", email="alice@acme.com")
+
+
+@pytest.fixture
+def bob(app: FastAPI) -> SeededUser:
+    return seed_user(app, display_name="Bob Baker", email="bob@acme.com")
+
+
+@pytest.fixture
+def carol(app: FastAPI) -> SeededUser:
+    return seed_user(app, display_name="Carol Cruz", email="carol@acme.com")
