@@ -48,12 +48,6 @@ class Integration(Base):
         passive_deletes=True,
         lazy="selectin",
     )
-    subscriptions: Mapped[list[Subscription]] = relationship(
-        order_by="Subscription.created_at",
-        cascade="all, delete-orphan",
-        passive_deletes=True,
-        lazy="noload",
-    )
 
     @property
     def channel_ids(self) -> list[str]:

@@ -30,12 +30,7 @@ async def _params(request: Request) -> dict[str, str]:
     return params
 
 
-@router.api_route(
-    "/oauth/token",
-    methods=["POST", "GET"],
-    response_model=TokenResponse,
-    responses=buzz_errors(400, 401),
-)
+@router.post("/oauth/token", response_model=TokenResponse, responses=buzz_errors(400, 401))
 def issue_token(
     request: Request,
     params: Annotated[dict[str, str], Depends(_params)],
@@ -69,3 +64,7 @@ def issue_token(
         body.model_dump(by_alias=True),
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
     )
+
+
+# Domo's own documentation fetches tokens with GET; the same handler answers it, undocumented.
+router.add_api_route("/oauth/token", issue_token, methods=["GET"], include_in_schema=False)

@@ -1,0 +1,5 @@
+"""`python -m buzz` is the `buzz` command."""
+
+from buzz.cli import main
+
+main()

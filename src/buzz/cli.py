@@ -1,0 +1,204 @@
+"""`buzz`: serve the API, migrate the database, administer users and clients (SPEC §1.3)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from buzz import admin
+from buzz.clock import system_clock
+from buzz.db import Database
+from buzz.models import load_all_models
+from buzz.settings import Settings, SettingsError, load_settings
+from buzz.web.errors import ApiError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(help="Buzz server: the Buzz integration API.", no_args_is_help=True)
+admin_app = typer.Typer(help="Create users and OAuth clients; secrets are printed once.")
+app.add_typer(admin_app, name="admin")
+
+T = TypeVar("T")
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object, for scripts.")]
+OPENAPI_PATH = Path("openapi/openapi.json")
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print one line on stderr and exit."""
+    typer.echo(f"buzz: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        fail(str(exc), code=2)
+        raise AssertionError from exc  # unreachable: fail() exits
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """A session on the configured, migrated database, committed when the block succeeds."""
+    load_all_models()
+    database = Database(settings_or_exit().database_url)
+    try:
+        with database.session() as session:
+            yield session
+            session.commit()
+    except ApiError as exc:
+        fail(exc.message)
+    except SQLAlchemyError as exc:
+        fail(f"database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+    finally:
+        database.dispose()
+
+
+def emit(payload: dict[str, Any], as_json: bool, lines: Callable[[], list[str]]) -> None:
+    if as_json:
+        typer.echo(json.dumps(payload))
+    else:
+        for line in lines():
+            typer.echo(line)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
+    migrate: Annotated[bool, typer.Option(help="Apply migrations before serving.")] = True,
+) -> None:
+    """Serve the API with uvicorn (migrations applied first)."""
+    import uvicorn
+
+    from buzz.web.logging import configure_logging
+
+    settings = settings_or_exit()
+    log_config = configure_logging()
+    if migrate:
+        _migrate(settings)
+    uvicorn.run(
+        "buzz.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=log_config,
+        access_log=False,
+    )
+
+
+def _migrate(settings: Settings) -> None:
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+    except SQLAlchemyError as exc:
+        fail(f"cannot migrate the database: {str(exc).splitlines()[0]}")
+    finally:
+        database.dispose()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every migration to the configured database (`alembic upgrade head`)."""
+    _migrate(settings_or_exit())
+    typer.echo("database is at the newest migration")
+
+
+@app.command()
+def openapi(
+    output: Annotated[Path, typer.Option(help="Where to write the document.")] = OPENAPI_PATH,
+    check: Annotated[bool, typer.Option(help="Exit 1 if the file is stale.")] = False,
+) -> None:
+    """Write the OpenAPI document of the service (or check that the file is up to date)."""
+    from buzz.openapi import render_openapi
+
+    document = render_openapi()
+    if check:
+        current = output.read_text() if output.exists() else ""
+        if current != document:
+            fail(f"{output} is stale: run `buzz openapi`")
+        typer.echo(f"{output} is up to date")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(document)
+    typer.echo(f"wrote {output}")
+
+
+@admin_app.command("create-user")
+def create_user(
+    name: Annotated[str, typer.Option(help="Display name.")],
+    email: Annotated[str, typer.Option(help="Email address (unique).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a Buzz user."""
+    with unit_of_work() as session:
+        user = admin.create_user(session, display_name=name, email=email, now=system_clock())
+        payload = _user_json(user.id, user.display_name, user.email)
+    emit(payload, as_json, lambda: [f"user {payload['id']} created: {name} <{email}>"])
+
+
+@admin_app.command("create-client")
+def create_client(
+    user_id: Annotated[int, typer.Option(help="The user the client acts as.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an OAuth client for a user; its secret is printed once."""
+    with unit_of_work() as session:
+        client = admin.create_client(session, user_id=user_id, now=system_clock())
+    payload = _client_json(client)
+    emit(payload, as_json, lambda: _client_lines(client))
+
+
+@admin_app.command()
+def bootstrap(as_json: JsonFlag = False) -> None:
+    """Create a user and an OAuth client for them, to start exploring."""
+    import secrets
+
+    with unit_of_work() as session:
+        now = system_clock()
+        email = f"admin-{secrets.token_hex(3)}@example.com"
+        user = admin.create_user(session, display_name="Buzz Admin", email=email, now=now)
+        client = admin.create_client(session, user_id=user.id, now=now)
+        payload = {
+            "user": _user_json(user.id, user.display_name, user.email),
+            "client": _client_json(client),
+        }
+    emit(payload, as_json, lambda: [f"user {user.id} created: {email}", *_client_lines(client)])
+
+
+def _user_json(user_id: int, display_name: str, email: str) -> dict[str, Any]:
+    return {"id": user_id, "displayName": display_name, "email": email}
+
+
+def _client_json(client: admin.CreatedClient) -> dict[str, Any]:
+    return {
+        "clientId": client.client_id,
+        "clientSecret": client.client_secret,
+        "userId": client.user_id,
+    }
+
+
+def _client_lines(client: admin.CreatedClient) -> list[str]:
+    return [
+        f"client id:     {client.client_id}",
+        f"client secret: {client.client_secret}   (shown once: store it now)",
+    ]
+
+
+def main() -> None:
+    """Entry point of the `buzz` command."""
+    try:
+        app()
+    except SettingsError as exc:
+        print(f"buzz: {exc}", file=sys.stderr)
+        sys.exit(2)

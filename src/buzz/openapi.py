@@ -1,0 +1,16 @@
+"""The service's OpenAPI document, as committed under `openapi/`."""
+
+from __future__ import annotations
+
+import json
+
+__all__ = ["render_openapi"]
+
+
+def render_openapi() -> str:
+    """The OpenAPI document as stable, pretty-printed JSON (no database is touched)."""
+    from buzz.app import create_app
+    from buzz.settings import Settings
+
+    app = create_app(Settings(database_url="sqlite://", embedded_worker=False, _env_file=None))  # type: ignore[call-arg]
+    return json.dumps(app.openapi(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"

@@ -1,0 +1,89 @@
+"""`buzz migrate`, `buzz admin …` and `buzz serve`, run as an operator would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from buzz.app import create_app
+from buzz.cli import app as cli
+from buzz.settings import Settings
+from tests.serving import buzz_serve
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db_env(tmp_path: Path) -> dict[str, str]:
+    return {"BUZZ_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+
+
+def run(args: list[str], env: dict[str, str]) -> dict[str, object]:
+    result = runner.invoke(cli, args, env=env)
+    assert result.exit_code == 0, result.output
+    parsed: dict[str, object] = json.loads(result.stdout)
+    return parsed
+
+
+def test_admin_creates_a_client_that_can_get_a_token(db_env: dict[str, str]) -> None:
+    assert runner.invoke(cli, ["migrate"], env=db_env).exit_code == 0
+    user = run(
+        ["admin", "create-user", "--name", "Ada", "--email", "ada@acme.com", "--json"], db_env
+    )
+    assert user == {"id": 1, "displayName": "Ada", "email": "ada@acme.com"}
+    client = run(["admin", "create-client", "--user-id", "1", "--json"], db_env)
+    assert set(client) == {"clientId", "clientSecret", "userId"}
+
+    app = create_app(Settings(database_url=db_env["BUZZ_DATABASE_URL"], _env_file=None))  # type: ignore[call-arg]
+    with TestClient(app) as http:
+        response = http.post(
+            "/oauth/token",
+            params={"grant_type": "client_credentials"},
+            auth=(str(client["clientId"]), str(client["clientSecret"])),
+        )
+    assert response.status_code == 200
+    assert response.json()["userId"] == 1
+
+
+def test_bootstrap_prints_user_and_client(db_env: dict[str, str]) -> None:
+    runner.invoke(cli, ["migrate"], env=db_env)
+    created = run(["admin", "bootstrap", "--json"], db_env)
+    assert set(created) >= {"user", "client"}
+    assert created["client"]["userId"] == created["user"]["id"]  # type: ignore[index]
+
+
+def test_admin_errors_are_one_line_with_nonzero_exit(db_env: dict[str, str]) -> None:
+    runner.invoke(cli, ["migrate"], env=db_env)
+    run(["admin", "create-user", "--name", "Ada", "--email", "ada@acme.com", "--json"], db_env)
+    again = runner.invoke(
+        cli, ["admin", "create-user", "--name", "Ada", "--email", "ADA@acme.com"], env=db_env
+    )
+    assert again.exit_code == 1
+    assert again.stderr.strip() == "buzz: A user with email ADA@acme.com already exists"
+    missing = runner.invoke(cli, ["admin", "create-client", "--user-id", "42"], env=db_env)
+    assert missing.exit_code == 1
+    assert "User 42 not found" in missing.stderr
+
+
+def test_bad_setting_stops_the_command_with_one_line(db_env: dict[str, str]) -> None:
+    result = runner.invoke(cli, ["migrate"], env={**db_env, "BUZZ_DISPATCH_PER_HOST": "-3"})
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("buzz: invalid setting BUZZ_DISPATCH_PER_HOST:")
+    assert "Traceback" not in result.output
+
+
+def test_serve_migrates_and_serves_on_a_sqlite_file(tmp_path: Path) -> None:
+    with buzz_serve(tmp_path) as server:
+        response = httpx.get(f"{server.base_url}/readyz", headers={"X-Request-ID": "probe-1"})
+        assert response.status_code == 200
+        assert response.json() == {"status": "ready"}
+        assert response.headers["x-request-id"] == "probe-1"
+    lines = [json.loads(line) for line in server.stderr.splitlines() if line.startswith("{")]
+    access = [entry for entry in lines if entry.get("logger") == "buzz.access"]
+    assert any(e.get("request_id") == "probe-1" and e.get("status") == 200 for e in access)
