@@ -16,11 +16,11 @@ __all__ = [
 MAX_URL_CHARS = 2048
 MAX_HEADER_VALUE_CHARS = 4096
 
-# RFC 9110 §5.6.2: token = 1*tchar.
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
-_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_SLASH_COMMAND = re.compile(r"^[a-z0-9_-]{1,32}$")
+# RFC 9110 §5.6.2: token = 1*tchar. Always `fullmatch`: `$` would let a trailing newline in.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+_SLASH_COMMAND = re.compile(r"[a-z0-9_-]{1,32}")
 
 FORBIDDEN_HEADER_NAMES = frozenset(
     {"host", "content-length", "content-type", "transfer-encoding", "connection"}
@@ -30,7 +30,7 @@ FORBIDDEN_HEADER_PREFIXES = ("x-buzz-", "webhook-")
 
 def check_header_name(name: str) -> str:
     """An integration header's name: an HTTP token that the service does not set itself."""
-    if not _TOKEN.match(name):
+    if not _TOKEN.fullmatch(name):
         raise ValueError(f"Header name {name!r} is not a valid HTTP token")
     lowered = name.lower()
     if lowered in FORBIDDEN_HEADER_NAMES:
@@ -46,7 +46,7 @@ def check_header_value(value: str) -> str:
         raise ValueError(f"Header value is longer than {MAX_HEADER_VALUE_CHARS} characters")
     if "\r" in value or "\n" in value:
         raise ValueError("Header value cannot contain CR or LF")
-    if not _PRINTABLE.match(value):
+    if not _PRINTABLE.fullmatch(value):
         raise ValueError("Header value must be printable ASCII")
     return value
 
@@ -62,7 +62,7 @@ def _valid_host(host: str) -> bool:
     except UnicodeError:
         return False
     labels = ascii_host.rstrip(".").split(".")
-    return all(_HOST_LABEL.match(label) for label in labels) and len(ascii_host) <= 253
+    return all(_HOST_LABEL.fullmatch(label) for label in labels) and len(ascii_host) <= 253
 
 
 def check_https_url(url: str) -> str:
@@ -95,6 +95,6 @@ def check_https_url(url: str) -> str:
 def normalize_slash_command(command: str) -> str:
     """A slash command as stored: without its leading `/`, lower-case, 1..32 of [a-z0-9_-]."""
     name = command.removeprefix("/").lower()
-    if not _SLASH_COMMAND.match(name):
+    if not _SLASH_COMMAND.fullmatch(name):
         raise ValueError("slashCommand must be 1 to 32 of a-z, 0-9, _ and -, after an optional /")
     return name

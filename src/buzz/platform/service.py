@@ -60,9 +60,10 @@ def accessible(
     """SQL: `user_id` can access `channel` (public, or a member of its top-level channel)."""
     return or_(
         channel.visibility == Visibility.PUBLIC.value,
-        exists().where(
-            ChannelMember.channel_id == channel.parent_id, ChannelMember.user_id == user_id
-        ),
+        # Correlate to every enclosing table but the membership one, however deeply nested.
+        exists()
+        .where(ChannelMember.channel_id == channel.parent_id, ChannelMember.user_id == user_id)
+        .correlate_except(ChannelMember),
     )
 
 
