@@ -19,6 +19,7 @@ from buzz.platform.oauth import router as oauth_router
 from buzz.platform.routes import router as platform_router
 from buzz.settings import Settings, SettingsError, load_settings
 from buzz.web.errors import install_error_handlers
+from buzz.web.logging import install_request_id_factory
 from buzz.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from buzz.web.routing import operation_id
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         except SettingsError as exc:
             raise SystemExit(f"buzz: {exc}") from None
     load_all_models()
+    install_request_id_factory()
     database = Database(settings.database_url)
     database.prepare()
 

@@ -185,12 +185,14 @@ def list_messages(
     channel_id: str,
     user: CurrentUser,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=500, description="Messages per page (1..500).")] = 50,
+    page: PageDep,
     before: Annotated[
         str | None, Query(description="The `next` cursor of the previous page.")
     ] = None,
 ) -> MessagePage:
-    """The channel's history, newest first."""
+    """The channel's history, newest first; page with `before` (a cursor) or `offset`."""
     channel = service.get_accessible_channel(session, user=user, channel_id=channel_id)
-    messages, cursor = service.list_messages(session, channel=channel, limit=limit, before=before)
+    messages, cursor = service.list_messages(
+        session, channel=channel, limit=page.limit, offset=page.offset, before=before
+    )
     return MessagePage(messages=[message_out(m) for m in messages], next=cursor)

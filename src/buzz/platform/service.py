@@ -234,11 +234,13 @@ def remove_member(
 def post_message(
     session: Session, *, author: User, channel: Channel, text: str, now: datetime
 ) -> Message:
-    """A user's message in `channel`; raises MESSAGE_POSTED."""
+    """A user's message in `channel`; raises MESSAGE_POSTED, or SLASH_COMMAND when an
+    integration active here handles its `/command` (such messages stay out of the history)."""
+    routed = events.is_routed_command(session, channel, text)
     message = Message(
         channel_id=channel.id,
         text=text,
-        kind=MessageKind.MESSAGE.value,
+        kind=(MessageKind.SLASH_COMMAND if routed else MessageKind.MESSAGE).value,
         author_user_id=author.id,
         created_at=now,
     )
@@ -255,7 +257,7 @@ def post_message(
 
 
 def list_messages(
-    session: Session, *, channel: Channel, limit: int, before: str | None
+    session: Session, *, channel: Channel, limit: int, offset: int = 0, before: str | None
 ) -> tuple[Sequence[Message], str | None]:
     """A page of the channel's history, newest first, and the cursor of the next page."""
     query = select(Message).where(
@@ -268,6 +270,6 @@ def list_messages(
         if anchor is None:
             raise BadRequest.on("before", f"No message {before} in this channel")
         query = query.where(Message.seq < anchor)
-    rows = session.scalars(query.order_by(Message.seq.desc()).limit(limit + 1)).all()
+    rows = session.scalars(query.order_by(Message.seq.desc()).offset(offset).limit(limit + 1)).all()
     page = rows[:limit]
     return page, (page[-1].id if len(rows) > limit else None)

@@ -17,6 +17,7 @@ from buzz.web.logging import request_id_var
 __all__ = ["BodyLimitMiddleware", "BodyTooLarge", "RequestContextMiddleware"]
 
 access_log = logging.getLogger("buzz.access")
+log = logging.getLogger("buzz.errors")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
@@ -44,8 +45,22 @@ class RequestContextMiddleware:
                 MutableHeaders(scope=message)["X-Request-ID"] = request_id
             await send(message)
 
+        started_response = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send_with_id(message)
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_tracked)
+        except Exception:
+            # Here, unlike in Starlette's outermost handler, the request id is still known.
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if started_response:
+                raise
+            error = ApiError("Internal server error", status=500, code="INTERNAL_ERROR")
+            await error_response(scope["app"], scope["path"], error)(scope, receive, send_with_id)
         finally:
             access_log.info(
                 "%s %s %s",
