@@ -12,5 +12,5 @@ def render_openapi() -> str:
     from buzz.app import create_app
     from buzz.settings import Settings
 
-    app = create_app(Settings(database_url="sqlite://", embedded_worker=False, _env_file=None))  # type: ignore[call-arg]
+    app = create_app(Settings(database_url="sqlite://", embedded_worker=False, _env_file=None))
     return json.dumps(app.openapi(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"

@@ -1,0 +1,1 @@
+"""Delivery engine: outbox, dispatcher, signing, target guard, retry schedule and transport."""

@@ -1,0 +1,60 @@
+"""Webhook signatures: Standard Webhooks (SPEC §4.3) and BuzzChat's ``X-BuzzChat-Signature`` (§3.9).
+
+Standard Webhooks signing is done by the `standardwebhooks` package itself, so what we send is what
+its ``Webhook.verify`` accepts. Secrets are ``whsec_`` + base64 of 32 random bytes; the HMAC key is
+the decoded bytes. During a rotation every live secret signs, and the signatures are sent
+space-separated; a receiver holding any one of the secrets verifies.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets as _secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from standardwebhooks import Webhook
+
+__all__ = [
+    "SECRET_PREFIX",
+    "buzzchat_signature",
+    "new_secret",
+    "sign",
+    "signature_headers",
+]
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
+
+
+def new_secret() -> str:
+    """A fresh signing secret: ``whsec_`` + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(_secrets.token_bytes(32)).decode("ascii")
+
+
+def sign(*, secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` value: ``v1,<base64>`` per secret, space-separated, in order."""
+    if not secrets:
+        raise ValueError("at least one signing secret is required")
+    # standardwebhooks signs text; the body is our own UTF-8 JSON, so this is lossless.
+    text = body.decode("utf-8")
+    when = datetime.fromtimestamp(timestamp, tz=UTC)
+    return " ".join(Webhook(secret).sign(msg_id, when, text) for secret in secrets)
+
+
+def signature_headers(
+    *, secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """The Standard Webhooks headers: webhook-id, webhook-timestamp and webhook-signature."""
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secrets=secrets, msg_id=msg_id, timestamp=timestamp, body=body),
+    }
+
+
+def buzzchat_signature(secret: str, body: bytes) -> str:
+    """Hex HMAC-SHA256 of `body` keyed with the whole secret string (UTF-8), as the seed's
+    ``verifyWebhookSignature`` computes it."""
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()

@@ -1,0 +1,1 @@
+"""Helpers shared by the test suite: real servers for the tests where the network matters."""
