@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,11 +13,17 @@ from fastapi.openapi.utils import get_openapi
 import buzz
 from buzz.clock import Clock, system_clock
 from buzz.db import Database
+from buzz.delivery.dispatcher import Dispatcher
+from buzz.integrations import events as integration_events
+from buzz.integrations.callback import router as callback_router
+from buzz.integrations.deliveries import router as deliveries_router
 from buzz.integrations.routes import router as integrations_router
 from buzz.models import load_all_models
+from buzz.ops.metrics import router as metrics_router
 from buzz.ops.routes import router as ops_router
 from buzz.platform.oauth import router as oauth_router
 from buzz.platform.routes import router as platform_router
+from buzz.ratelimit import RateLimiter
 from buzz.settings import Settings, SettingsError, load_settings
 from buzz.web.errors import install_error_handlers
 from buzz.web.logging import install_request_id_factory
@@ -42,14 +49,23 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             raise SystemExit(f"buzz: {exc}") from None
     load_all_models()
     install_request_id_factory()
-    database = Database(settings.database_url)
+    integration_events.install()
+    database = Database(settings.database_url, context={"buzz_settings": settings})
     database.prepare()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        worker: asyncio.Task[None] | None = None
+        if settings.embedded_worker:
+            dispatcher = Dispatcher(database=database, settings=settings, clock=clock)
+            worker = asyncio.create_task(dispatcher.run(stop), name="buzz-dispatcher")
         try:
             yield
         finally:
+            stop.set()
+            if worker is not None:
+                await worker  # finishes in-flight deliveries for up to 10 s, releases the rest
             database.dispose()
 
     app = FastAPI(
@@ -62,15 +78,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.settings = settings
     app.state.database = database
     app.state.clock = clock
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_storage)
 
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
 
     app.include_router(ops_router)
+    app.include_router(metrics_router)
     app.include_router(oauth_router)
     app.include_router(platform_router)
     app.include_router(integrations_router)
+    app.include_router(deliveries_router)
+    app.include_router(callback_router)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     return app
 

@@ -108,6 +108,35 @@ def _migrate(settings: Settings) -> None:
 
 
 @app.command()
+def worker() -> None:
+    """Deliver the outbox (no API): run as many as you like on PostgreSQL; SIGTERM drains."""
+    import asyncio
+    import signal
+
+    from buzz.delivery.dispatcher import Dispatcher
+    from buzz.web.logging import configure_logging
+
+    settings = settings_or_exit()
+    configure_logging()
+    load_all_models()
+    database = Database(settings.database_url, context={"buzz_settings": settings})
+    if not database.is_migrated():
+        fail("the database is not migrated: run `buzz migrate` first")
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await Dispatcher(database=database, settings=settings).run(stop)
+
+    try:
+        asyncio.run(run())
+    finally:
+        database.dispose()
+
+
+@app.command()
 def migrate() -> None:
     """Apply every migration to the configured database (`alembic upgrade head`)."""
     _migrate(settings_or_exit())

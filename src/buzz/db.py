@@ -135,10 +135,11 @@ def alembic_config(database_url: str | None = None) -> Config:
 class Database:
     """One engine and its session factory, owned by the app (or a worker, or the CLI)."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, context: dict[str, Any] | None = None) -> None:
         self.url = sync_url(database_url)
         self.engine = make_engine(database_url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # `context` lands in every session's `info`: what event listeners need (the settings).
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info=context or {})
 
     def session(self) -> Session:
         """A new session; the caller commits (services never do)."""

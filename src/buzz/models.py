@@ -7,5 +7,6 @@ __all__ = ["load_all_models"]
 
 def load_all_models() -> None:
     """Register every table on `Base.metadata`."""
+    from buzz.delivery import models as _delivery  # noqa: F401
     from buzz.integrations import models as _integrations  # noqa: F401
     from buzz.platform import models as _platform  # noqa: F401

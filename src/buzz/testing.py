@@ -7,17 +7,23 @@ TestClient(app).get("/v1/buzz/users/me", headers=alice.headers)
 
 from __future__ import annotations
 
+import asyncio
+import random
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import httpx
 from fastapi import FastAPI
 
 from buzz import admin
 from buzz.db import Database
+from buzz.delivery.dispatcher import Dispatcher
+from buzz.delivery.outbox import Outcome
 from buzz.platform import auth
 from buzz.platform.models import OAuthClient
 
-__all__ = ["SeededUser", "issue_token", "seed_user"]
+__all__ = ["SeededUser", "deliver_due", "issue_token", "seed_user"]
 
 
 @dataclass(frozen=True)
@@ -73,3 +79,24 @@ def issue_token(app: FastAPI, user: SeededUser) -> str:
         token = auth.issue_token(session, client=client, now=app.state.clock())
         session.commit()
         return token
+
+
+def deliver_due(
+    app: FastAPI,
+    *,
+    rng: random.Random | None = None,
+    client_factory: Callable[[], httpx.AsyncClient] | None = None,
+) -> list[Outcome]:
+    """Send every delivery due now (by the app's clock) once, record it, and return the outcomes.
+
+    Uses the app's settings (CA bundle, private targets, timeouts); `client_factory` swaps the
+    HTTP client, e.g. for an `httpx.MockTransport`.
+    """
+    dispatcher = Dispatcher(
+        database=_database(app),
+        settings=app.state.settings,
+        clock=app.state.clock,
+        rng=rng or random.Random(0),  # noqa: S311 - deterministic jitter for tests
+        client_factory=client_factory,
+    )
+    return asyncio.run(dispatcher.drain())

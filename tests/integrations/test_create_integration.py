@@ -51,7 +51,10 @@ def test_seed_sample_request_answers_200_with_the_seed_fields(
 
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"id", "ownerId", "name", "description", "scope", "channelIds", "headers"}
+    seed_fields = {"id", "ownerId", "name", "description", "scope", "channelIds", "headers"}
+    # SPEC §4.3 adds the signing secret, shown in this response only.
+    assert set(body) == seed_fields | {"signingSecret"}
+    assert body["signingSecret"].startswith("whsec_")
     assert str(uuid.UUID(body["id"])) == body["id"]
     assert body["ownerId"] == alice.id
     assert {key: body[key] for key in sample} == sample
@@ -63,7 +66,9 @@ def test_created_integration_reads_back_the_same(client: TestClient, alice: Seed
     response = client.get(f"{INTEGRATIONS}/{created['id']}", headers=alice.headers)
 
     assert response.status_code == 200
+    shown_once = created.pop("signingSecret")
     assert response.json() == created
+    assert shown_once not in response.text
 
 
 @pytest.mark.parametrize("scope", ["PUBLIC_CHANNELS", "OWNER_ACCESS"])

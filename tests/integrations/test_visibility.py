@@ -68,8 +68,10 @@ def test_other_user_sees_header_names_with_masked_values(
     assert fetched["headers"] == [MASKED]
     assert [i["headers"] for i in listed] == [[MASKED]]
     assert "s3cr3t-value" not in str(fetched) + str(listed)
+    assert "signingSecret" not in fetched
+    assert integration["signingSecret"] not in str(fetched) + str(listed)
     assert {k: v for k, v in fetched.items() if k != "headers"} == {
-        k: v for k, v in integration.items() if k != "headers"
+        k: v for k, v in integration.items() if k not in {"headers", "signingSecret"}
     }
 
 

@@ -12,7 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from buzz.db import Base, JSONType, UTCDateTime, new_uuid
 from buzz.platform.models import User
 
-__all__ = ["EventType", "Integration", "IntegrationChannel", "Scope", "Subscription"]
+__all__ = [
+    "CallbackToken",
+    "EventType",
+    "Integration",
+    "IntegrationChannel",
+    "Scope",
+    "Subscription",
+]
 
 
 class Scope(StrEnum):
@@ -39,6 +46,8 @@ class Integration(Base):
     scope: Mapped[str] = mapped_column(String(32), index=True)
     # [{"name": ..., "value": ...}] in the order given.
     headers: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    # Standard Webhooks secret (whsec_…): kept as is, since deliveries are signed with it.
+    signing_secret: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     owner: Mapped[User] = relationship(lazy="joined")
@@ -80,4 +89,21 @@ class Subscription(Base):
     url: Mapped[str] = mapped_column(String(2048))
     # "" rather than NULL for every other event type, so the unique constraint holds.
     slash_command: Mapped[str] = mapped_column(String(32), default="")
+    # Where the delivery engine sends this subscription's events; deleting it deletes both.
+    target_id: Mapped[str] = mapped_column(
+        ForeignKey("delivery_targets.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CallbackToken(Base):
+    """A bot token of one event: one integration may post to one channel until it expires."""
+
+    __tablename__ = "callback_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    integration_id: Mapped[str] = mapped_column(
+        ForeignKey("integrations.id", ondelete="CASCADE"), index=True
+    )
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

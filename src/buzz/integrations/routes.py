@@ -41,7 +41,9 @@ def create_integration(
     """Register an integration (answers 200, as Domo does)."""
     integration = service.create_integration(session, owner=user, data=body, now=now)
     session.commit()
-    return integration_out(integration, viewer=user)
+    created = integration_out(integration, viewer=user)
+    created.signing_secret = integration.signing_secret
+    return created
 
 
 @router.get("", response_model=IntegrationList, response_model_exclude_none=True)

@@ -74,6 +74,11 @@ class Integration(CamelModel):
     scope: Scope
     channel_ids: list[str] | None = Field(default=None, description="Only for CHANNEL_LIST.")
     headers: list[Header]
+    signing_secret: str | None = Field(
+        default=None,
+        description="The Standard Webhooks secret (whsec_…) that signs every event sent to this "
+        "integration. Returned once, in the response that creates the integration.",
+    )
 
 
 class IntegrationList(CamelModel):

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from buzz.delivery import outbox, signing
 from buzz.integrations.models import EventType, Integration, IntegrationChannel, Scope, Subscription
 from buzz.integrations.schemas import IntegrationCreate, SubscriptionCreate
 from buzz.platform.models import Channel, User, Visibility
@@ -71,6 +72,7 @@ def create_integration(
         description=data.description,
         scope=data.scope.value,
         headers=[{"name": h.name, "value": h.value} for h in data.headers],
+        signing_secret=signing.new_secret(),
         created_at=now,
         channels=[
             IntegrationChannel(channel_id=channel_id, position=position)
@@ -120,6 +122,21 @@ def get_visible_integration(session: Session, *, user: User, integration_id: str
     return integration
 
 
+def get_owned_subscription(
+    session: Session, *, user: User, integration_id: str, subscription_id: str
+) -> Subscription:
+    """A subscription of an integration `user` owns (404 / 403 as for the integration)."""
+    integration = get_owned_integration(session, user=user, integration_id=integration_id)
+    subscription = session.scalar(
+        select(Subscription).where(
+            Subscription.id == subscription_id, Subscription.integration_id == integration.id
+        )
+    )
+    if subscription is None:
+        raise NotFound(f"Subscription {subscription_id} not found")
+    return subscription
+
+
 def get_owned_integration(session: Session, *, user: User, integration_id: str) -> Integration:
     """The integration, if `user` owns it; 404 when they cannot see it, 403 when not theirs."""
     integration = get_visible_integration(session, user=user, integration_id=integration_id)
@@ -143,8 +160,13 @@ def list_visible_integrations(
 
 
 def delete_integration(session: Session, *, user: User, integration_id: str) -> None:
-    """Delete an integration and its subscriptions (owner only)."""
+    """Delete an integration, its subscriptions, their pending deliveries and its bot tokens."""
     integration = get_owned_integration(session, user=user, integration_id=integration_id)
+    target_ids = session.scalars(
+        select(Subscription.target_id).where(Subscription.integration_id == integration.id)
+    ).all()
+    for target_id in target_ids:
+        outbox.delete_target(session, target_id=target_id)
     session.delete(integration)
     session.flush()
 
@@ -178,7 +200,15 @@ def create_subscription(
     )
     if (count or 0) >= MAX_SUBSCRIPTIONS:
         raise BadRequest(f"An integration can have at most {MAX_SUBSCRIPTIONS} subscriptions")
+    target = outbox.create_target(
+        session,
+        url=data.url,
+        secrets=[integration.signing_secret],
+        headers=integration.headers,
+        now=now,
+    )
     subscription = Subscription(
+        target_id=target.id,
         integration_id=integration.id,
         event_type=data.event_type.value,
         url=data.url,
@@ -219,5 +249,5 @@ def delete_subscription(
     )
     if subscription is None:
         raise NotFound(f"Subscription {subscription_id} not found")
-    session.delete(subscription)
+    outbox.delete_target(session, target_id=subscription.target_id)  # takes the subscription too
     session.flush()

@@ -11,6 +11,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from buzz.ops.metrics import REQUESTS
 from buzz.web.errors import ApiError, error_response
 from buzz.web.logging import request_id_var
 
@@ -62,6 +63,7 @@ class RequestContextMiddleware:
             error = ApiError("Internal server error", status=500, code="INTERNAL_ERROR")
             await error_response(scope["app"], scope["path"], error)(scope, receive, send_with_id)
         finally:
+            REQUESTS.labels(method=scope["method"], status=str(status)).inc()
             access_log.info(
                 "%s %s %s",
                 scope["method"],

@@ -1,0 +1,316 @@
+"""The dispatcher: claims due deliveries, POSTs them signed, records what happened (SPEC §4.2).
+
+One asyncio task per process. Database work (claims, outcome batches) runs on threads so the
+event loop only ever waits on the network. It wakes when a transaction that enqueued commits
+(in this process directly, in others through PostgreSQL NOTIFY) and polls once a second anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from buzz.clock import Clock, system_clock
+from buzz.db import Database
+from buzz.delivery import metrics, outbox, retry, signing
+from buzz.delivery.outbox import Claimed, Outcome
+from buzz.delivery.transport import DeliveryError, build_http_client, post_capped
+from buzz.settings import Settings
+
+__all__ = ["Dispatcher", "delivery_headers"]
+
+log = logging.getLogger("buzz.dispatcher")
+
+CLAIM_BATCH = 500
+POLL_INTERVAL_S = 1.0
+SHUTDOWN_GRACE_S = 10.0
+
+
+def delivery_headers(claimed: Claimed, *, timestamp: int) -> dict[str, str]:
+    """Every header of one attempt: the target's own, then ours (which the target cannot set)."""
+    headers = dict(claimed.headers)
+    headers["content-type"] = "application/json"
+    headers.update(
+        signing.signature_headers(
+            secrets=claimed.secrets,
+            msg_id=claimed.event_id,
+            timestamp=timestamp,
+            body=claimed.payload,
+        )
+    )
+    if claimed.style == "buzzchat":
+        headers["X-BuzzChat-Signature"] = signing.buzzchat_signature(
+            claimed.secrets[0], claimed.payload
+        )
+        headers["X-BuzzChat-Event"] = claimed.event_type
+    return headers
+
+
+class Dispatcher:
+    """Delivers the outbox of one database, from one process."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        settings: Settings,
+        clock: Clock = system_clock,
+        wall_clock: Clock = system_clock,
+        rng: random.Random | None = None,
+        client_factory: Callable[[], httpx.AsyncClient] | None = None,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.clock = clock
+        # Signature timestamps are checked by receivers against real time, whatever `clock` says.
+        self.wall_clock = wall_clock
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+        self.client_factory = client_factory or self._default_client
+        self.lease = timedelta(seconds=settings.dispatch_timeout_s * 4 + 30)
+        self.concurrency = settings.dispatch_concurrency
+        self.per_host = settings.dispatch_per_host
+        self._client: httpx.AsyncClient | None = None
+        self._running: Counter[str] = Counter()
+        self._waiting: dict[str, deque[Claimed]] = {}
+        self._tasks: dict[asyncio.Task[None], Claimed] = {}
+        self._outcomes: list[Outcome] = []
+        self._overflow: list[int] = []
+        self._slot_freed = asyncio.Event()
+
+    def _default_client(self) -> httpx.AsyncClient:
+        s = self.settings
+        return build_http_client(
+            allow_private=s.allow_private_targets,
+            ca_bundle=s.dispatch_ca_bundle,
+            concurrency=s.dispatch_concurrency,
+            per_host=s.dispatch_per_host,
+            timeout_s=s.dispatch_timeout_s,
+        )
+
+    # ---- one pass, for tests and `buzz.testing` ----------------------------------------------
+
+    async def drain(self) -> list[Outcome]:
+        """Send everything due now, once each, and record it; returns the outcomes."""
+        self._client = self.client_factory()
+        done: list[Outcome] = []
+        try:
+            while claimed := await asyncio.to_thread(self._claim, CLAIM_BATCH):
+                for item in claimed:
+                    self._start(item)
+                await self._release_overflow()
+                await self._wait_for_all()
+                batch, self._outcomes = self._outcomes, []
+                await asyncio.to_thread(self._record, batch)
+                done.extend(batch)
+        finally:
+            await self._client.aclose()
+        return done
+
+    # ---- the long-running loop ---------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; then finish in-flight work for 10 s and release the rest."""
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+
+        def waker() -> None:
+            loop.call_soon_threadsafe(wake.set)
+
+        outbox.add_waker(waker)
+        listener = asyncio.create_task(self._listen(wake, stop))
+        self._client = self.client_factory()
+        writer = asyncio.create_task(self._write_outcomes(stop))
+        try:
+            while not stop.is_set():
+                wake.clear()
+                self._slot_freed.clear()
+                capacity = self.concurrency - self._held()
+                claimed: list[Claimed] = []
+                if capacity > 0:
+                    try:
+                        claimed = await asyncio.to_thread(self._claim, min(capacity, CLAIM_BATCH))
+                    except Exception:
+                        log.exception("claiming due deliveries failed; retrying shortly")
+                    for item in claimed:
+                        self._start(item)
+                    await self._release_overflow()
+                if claimed and len(claimed) == min(capacity, CLAIM_BATCH):
+                    continue  # more may be due right now
+                await _first_of(
+                    wake.wait(), stop.wait(), self._slot_freed.wait(), wait_s=POLL_INTERVAL_S
+                )
+        finally:
+            outbox.remove_waker(waker)
+            listener.cancel()
+            await self._shutdown()
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            await asyncio.to_thread(self._record, self._take_outcomes())
+            await self._client.aclose()
+
+    async def _shutdown(self) -> None:
+        waiting = [item for queue in self._waiting.values() for item in queue]
+        self._waiting.clear()
+        if self._tasks:
+            _, unfinished = await asyncio.wait(list(self._tasks), timeout=SHUTDOWN_GRACE_S)
+            for task in unfinished:
+                waiting.append(self._tasks[task])
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*unfinished, return_exceptions=True)
+        if waiting:
+            ids = [item.id for item in waiting]
+            await asyncio.to_thread(self._release, ids)
+            log.info("released %d deliveries on shutdown", len(ids))
+
+    async def _write_outcomes(self, stop: asyncio.Event) -> None:
+        while True:
+            await asyncio.sleep(0.02)
+            batch = self._take_outcomes()
+            if batch:
+                try:
+                    await asyncio.to_thread(self._record, batch)
+                except Exception:
+                    # The leases expire and those deliveries are tried again: at least once.
+                    log.exception("recording %d outcomes failed", len(batch))
+
+    def _take_outcomes(self) -> list[Outcome]:
+        batch, self._outcomes = self._outcomes, []
+        return batch
+
+    async def _listen(self, wake: asyncio.Event, stop: asyncio.Event) -> None:
+        """On PostgreSQL, wake on NOTIFY from other processes' commits."""
+        if self.database.url.get_backend_name() != "postgresql":
+            return
+        import psycopg
+
+        dsn = self.database.url.set(drivername="postgresql").render_as_string(False)
+        while not stop.is_set():
+            try:
+                async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {outbox.NOTIFY_CHANNEL}")
+                    async for _ in conn.notifies():
+                        wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the poll still runs; try to listen again soon
+                log.warning("LISTEN failed (%s); polling until it is back", exc.__class__.__name__)
+                await asyncio.sleep(5)
+
+    # ---- per-host fairness -------------------------------------------------------------------
+
+    def _held(self) -> int:
+        return len(self._tasks) + sum(len(q) for q in self._waiting.values())
+
+    def _start(self, item: Claimed) -> None:
+        host = urlsplit(item.url).netloc.lower()
+        if self._running[host] < self.per_host:
+            self._spawn(host, item)
+            return
+        queue = self._waiting.setdefault(host, deque())
+        if len(queue) < self.per_host * 2:
+            queue.append(item)
+        else:
+            # One slow host may not hold the whole budget: hand the rest back for later.
+            self._overflow.append(item.id)
+
+    def _spawn(self, host: str, item: Claimed) -> None:
+        self._running[host] += 1
+        task = asyncio.create_task(self._deliver(item))
+        self._tasks[task] = item
+        task.add_done_callback(lambda t: self._finished(t, host))
+
+    def _finished(self, task: asyncio.Task[None], host: str) -> None:
+        self._tasks.pop(task, None)
+        self._running[host] -= 1
+        queue = self._waiting.get(host)
+        if queue:
+            self._spawn(host, queue.popleft())
+            if not queue:
+                del self._waiting[host]
+        self._slot_freed.set()
+
+    async def _release_overflow(self) -> None:
+        if self._overflow:
+            ids, self._overflow = self._overflow, []
+            await asyncio.to_thread(self._release, ids)
+
+    async def _wait_for_all(self) -> None:
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+
+    # ---- one attempt -------------------------------------------------------------------------
+
+    async def _deliver(self, item: Claimed) -> None:
+        assert self._client is not None
+        at = self.clock()
+        started = time.perf_counter()
+        headers = delivery_headers(item, timestamp=int(self.wall_clock().timestamp()))
+        try:
+            response = await post_capped(
+                self._client,
+                item.url,
+                content=item.payload,
+                headers=headers,
+                timeout_s=self.settings.dispatch_timeout_s,
+            )
+        except DeliveryError as exc:
+            outcome = Outcome(item, at=at, duration_ms=_ms(started), error=str(exc))
+        else:
+            code = response.status_code
+            outcome = Outcome(
+                item,
+                at=at,
+                duration_ms=_ms(started),
+                response_code=code,
+                response_body=response.body,
+                error=None if 200 <= code < 300 else f"HTTP {code}",
+                retry_after_s=retry.retry_after_for(code, response.headers, self.clock()),
+            )
+        metrics.observe_attempt(outcome, now=self.wall_clock())
+        self._outcomes.append(outcome)
+
+    # ---- database work, on threads -----------------------------------------------------------
+
+    def _claim(self, limit: int) -> list[Claimed]:
+        with self.database.session() as session:
+            claimed = outbox.claim_due(session, now=self.clock(), limit=limit, lease=self.lease)
+            session.commit()
+            return claimed
+
+    def _record(self, outcomes: list[Outcome]) -> None:
+        if not outcomes:
+            return
+        with self.database.session() as session:
+            outbox.record_outcomes(session, outcomes, now=self.clock(), rng=self.rng)
+            session.commit()
+
+    def _release(self, ids: list[int]) -> None:
+        with self.database.session() as session:
+            outbox.release(session, ids, now=self.clock())
+            session.commit()
+
+
+def _ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+async def _first_of(*waits: Coroutine[Any, Any, Any], wait_s: float) -> None:
+    """Return when any of `waits` completes, or after `wait_s` seconds."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
