@@ -94,6 +94,8 @@ def serve(
         workers=workers,
         log_config=log_config,
         access_log=False,
+        # SIGTERM: requests get 15 s to finish, then the dispatcher its 10 s (SPEC §1.4).
+        timeout_graceful_shutdown=15,
     )
 
 
@@ -117,11 +119,15 @@ def worker() -> None:
     from buzz.web.logging import configure_logging
 
     settings = settings_or_exit()
-    configure_logging()
     load_all_models()
     database = Database(settings.database_url, context={"buzz_settings": settings})
-    if not database.is_migrated():
+    try:
+        migrated = database.is_migrated()
+    except SQLAlchemyError as exc:
+        fail(f"cannot reach the database: {str(exc).splitlines()[0]}")
+    if not migrated:
         fail("the database is not migrated: run `buzz migrate` first")
+    configure_logging()
 
     async def run() -> None:
         stop = asyncio.Event()

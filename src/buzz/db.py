@@ -40,6 +40,11 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# Starlette runs sync routes on 40 threads, the dispatcher on a few more: a smaller pool would
+# make requests wait for a connection rather than for the database.
+POOL_SIZE = 20
+POOL_OVERFLOW = 30
+
 # SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL gets a 64-bit identity.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -106,8 +111,12 @@ def make_engine(database_url: str) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False}
         if is_memory_sqlite(url):
             kwargs["poolclass"] = StaticPool
+        else:
+            kwargs.update(pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_timeout=10)
     else:
-        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        kwargs.update(
+            pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_timeout=10, pool_pre_ping=True
+        )
     engine = create_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

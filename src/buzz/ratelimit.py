@@ -18,12 +18,17 @@ class Decision:
     allowed: bool
     limit: int
     remaining: int
-    reset_at: int  # unix seconds
+    reset_time: float  # unix seconds, unrounded
+
+    @property
+    def reset_at(self) -> int:
+        """When the window frees up, in whole unix seconds (for X-RateLimit-Reset)."""
+        return math.ceil(self.reset_time)
 
     @property
     def retry_after(self) -> int:
-        """Whole seconds until a refused caller may try again (at least 1)."""
-        return max(1, math.ceil(self.reset_at - time.time()))
+        """Whole seconds until a refused caller may try again (at least 1), rounded up once."""
+        return max(1, math.ceil(self.reset_time - time.time()))
 
 
 class RateLimiter:
@@ -57,5 +62,5 @@ class RateLimiter:
             allowed=allowed,
             limit=item.amount,
             remaining=max(0, int(stats.remaining)),
-            reset_at=math.ceil(stats.reset_time),
+            reset_time=float(stats.reset_time),
         )

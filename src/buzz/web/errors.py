@@ -26,6 +26,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError as DatabaseUnavailable
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = [
@@ -224,6 +226,16 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return error_response(request.app, request.url.path, validation_error(exc), request)
 
+    async def on_database_busy(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+        error = ApiError(
+            "The service is busy; retry shortly",
+            status=503,
+            code="SERVICE_UNAVAILABLE",
+            headers={"Retry-After": "1"},
+        )
+        return error_response(request.app, request.url.path, error, request)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         error = ApiError("Internal server error", status=500, code="INTERNAL_ERROR")
@@ -232,4 +244,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+    # No connection free in time, SQLite locked past busy_timeout, the server down: 503, not 500.
+    app.add_exception_handler(PoolTimeout, on_database_busy)
+    app.add_exception_handler(DatabaseUnavailable, on_database_busy)
     app.add_exception_handler(Exception, on_unexpected)

@@ -74,6 +74,9 @@ def configure_logging(level: str = "INFO") -> dict[str, Any]:
             "uvicorn.error": {"handlers": ["stderr"], "level": level, "propagate": False},
             # Our own middleware writes one access line per request, with its request id.
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+            # The delivery log records every attempt; a line per POST would drown the rest.
+            "httpx": {"level": "WARNING"},
+            "alembic": {"level": "WARNING"},
         },
     }
     logging.config.dictConfig(config)

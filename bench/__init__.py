@@ -1,0 +1,1 @@
+"""Benchmarks of SPEC §6: real processes on loopback, ceilings measured in the same run."""

@@ -1,0 +1,221 @@
+"""The outbox's leases (SPEC §4.1, §4.2): claimed rows are leased, a dead worker's lease runs out,
+released rows are due at once, inactive targets are skipped, and on PostgreSQL concurrent workers
+never share a delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+
+from buzz.clock import ManualClock
+from buzz.delivery import dispatcher as dispatcher_module
+from buzz.delivery import outbox
+from buzz.delivery.dispatcher import Dispatcher
+from buzz.delivery.outbox import Claimed
+from tests.conftest import ON_POSTGRES
+from tests.delivery.conftest import Deliver, OutboxTables
+from tests.support.https_receiver import HttpsReceiver
+
+LEASE = timedelta(minutes=1)
+ONLY_ON_POSTGRES = pytest.mark.skipif(
+    not ON_POSTGRES, reason="concurrent workers need PostgreSQL (SQLite runs one worker)"
+)
+
+
+def claim(tables: OutboxTables, *, limit: int = 100, lease: timedelta = LEASE) -> list[Claimed]:
+    """One worker's claim, committed, as of the app's clock."""
+    with tables.database.session() as session:
+        claimed = outbox.claim_due(session, now=tables.clock(), limit=limit, lease=lease)
+        session.commit()
+        return claimed
+
+
+def release(tables: OutboxTables, claimed: list[Claimed]) -> None:
+    with tables.database.session() as session:
+        outbox.release(session, [c.id for c in claimed], now=tables.clock())
+        session.commit()
+
+
+def worker_lease(app: FastAPI) -> timedelta:
+    """The lease a dispatcher of this app takes on what it claims."""
+    return Dispatcher(database=app.state.database, settings=app.state.settings).lease
+
+
+def test_a_claim_leases_its_rows_so_a_second_claim_gets_nothing(
+    outbox_tables: OutboxTables, clock: ManualClock
+) -> None:
+    target_id = outbox_tables.add_target("https://hooks.example.com/a")
+    event_ids = outbox_tables.enqueue(target_id, 3)
+
+    claimed = claim(outbox_tables)
+
+    assert [c.event_id for c in claimed] == event_ids
+    assert [c.payload for c in claimed] == [f'{{"id": "{e}"}}'.encode() for e in event_ids]
+    assert {c.url for c in claimed} == {"https://hooks.example.com/a"}
+    assert claim(outbox_tables) == []
+    for delivery in outbox_tables.deliveries(target_id):
+        assert (delivery.status, delivery.attempts) == ("pending", 0)
+        assert delivery.next_attempt_at == clock() + LEASE
+
+
+def test_claims_take_at_most_the_limit_oldest_due_first(
+    outbox_tables: OutboxTables, clock: ManualClock
+) -> None:
+    target_id = outbox_tables.add_target("https://hooks.example.com/a")
+    older = outbox_tables.enqueue(target_id, 2)
+    clock.advance(seconds=1)
+    newer = outbox_tables.enqueue(outbox_tables.add_target("https://hooks.example.com/b"), 2)
+
+    first = claim(outbox_tables, limit=3)
+    rest = claim(outbox_tables, limit=3)
+
+    assert [c.event_id for c in first] == [*older, newer[0]]
+    assert [c.event_id for c in rest] == [newer[1]]
+
+
+def test_a_worker_that_dies_after_claiming_loses_nothing_once_the_lease_has_passed(
+    app: FastAPI,
+    https_receiver: HttpsReceiver,
+    outbox_tables: OutboxTables,
+    deliver: Deliver,
+    clock: ManualClock,
+) -> None:
+    target_id = outbox_tables.add_target(https_receiver.url())
+    [event_id] = outbox_tables.enqueue(target_id)
+    lease = worker_lease(app)
+    claim(outbox_tables, lease=lease)  # ... and the worker is never heard of again
+
+    assert deliver() == []
+    clock.advance(seconds=lease.total_seconds() - 1)
+    assert deliver() == []
+    clock.advance(seconds=2)
+    assert len(deliver()) == 1
+
+    [delivery] = outbox_tables.deliveries(target_id)
+    assert (delivery.status, delivery.attempts) == ("delivered", 1)
+    assert [r.headers["webhook-id"] for r in https_receiver.requests] == [event_id]
+
+
+def test_release_makes_deliveries_due_now_without_counting_an_attempt(
+    outbox_tables: OutboxTables, clock: ManualClock
+) -> None:
+    target_id = outbox_tables.add_target("https://hooks.example.com/a")
+    outbox_tables.enqueue(target_id, 2)
+    claimed = claim(outbox_tables)
+    clock.advance(seconds=5)
+
+    release(outbox_tables, claimed)
+
+    for delivery in outbox_tables.deliveries(target_id):
+        assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == (
+            "pending",
+            0,
+            clock(),
+        )
+        assert outbox_tables.attempts(delivery.id) == []
+    assert [c.id for c in claim(outbox_tables)] == [c.id for c in claimed]
+
+
+def test_release_leaves_a_finished_delivery_alone(
+    https_receiver: HttpsReceiver, outbox_tables: OutboxTables, deliver: Deliver
+) -> None:
+    target_id = outbox_tables.add_target(https_receiver.url())
+    outbox_tables.enqueue(target_id)
+    [outcome] = deliver()
+
+    release(outbox_tables, [outcome.delivery])
+
+    [delivery] = outbox_tables.deliveries(target_id)
+    assert (delivery.status, delivery.next_attempt_at) == ("delivered", None)
+    assert deliver() == []
+
+
+def test_claims_skip_inactive_targets(outbox_tables: OutboxTables) -> None:
+    active = outbox_tables.add_target("https://hooks.example.com/on")
+    inactive = outbox_tables.add_target("https://hooks.example.com/off")
+    wanted = outbox_tables.enqueue(active, 2)
+    outbox_tables.enqueue(inactive, 2)
+    outbox_tables.deactivate(inactive)
+
+    assert [c.event_id for c in claim(outbox_tables)] == wanted
+    assert all(d.next_attempt_at is not None for d in outbox_tables.deliveries(inactive))
+    assert claim(outbox_tables) == []
+
+
+# ---- several workers on PostgreSQL ------------------------------------------------------------
+
+
+def run_in_parallel(job: Callable[[], None], *, count: int = 2) -> None:
+    """Run `job()` in `count` threads started together; re-raise the first failure."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(count)
+
+    def run() -> None:
+        try:
+            start.wait()
+            job()
+        except BaseException as exc:  # surfaced in the test's thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a worker thread did not finish"
+    if errors:
+        raise errors[0]
+
+
+@ONLY_ON_POSTGRES
+def test_concurrent_claims_never_lease_one_delivery_twice(outbox_tables: OutboxTables) -> None:
+    target_id = outbox_tables.add_target("https://hooks.example.com/a")
+    outbox_tables.enqueue(target_id, 300)
+    claimed_ids: list[int] = []
+    lock = threading.Lock()
+
+    def claim_until_empty() -> None:
+        while batch := claim(outbox_tables, limit=7):
+            with lock:
+                claimed_ids.extend(c.id for c in batch)
+
+    run_in_parallel(claim_until_empty)
+
+    assert len(claimed_ids) == 300
+    assert {d.id for d in outbox_tables.deliveries(target_id)} == set(claimed_ids)
+
+
+@ONLY_ON_POSTGRES
+def test_two_dispatchers_draining_one_queue_deliver_each_event_exactly_once(
+    app: FastAPI,
+    https_receiver: HttpsReceiver,
+    outbox_tables: OutboxTables,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    target_id = outbox_tables.add_target(https_receiver.url())
+    event_ids = outbox_tables.enqueue(target_id, 300)
+    monkeypatch.setattr(dispatcher_module, "CLAIM_BATCH", 10)  # many claims, interleaved
+
+    def drain() -> None:
+        dispatcher = Dispatcher(
+            database=app.state.database,
+            settings=app.state.settings,
+            clock=app.state.clock,
+            rng=random.Random(1),
+        )
+        asyncio.run(dispatcher.drain())
+
+    run_in_parallel(drain)
+
+    received = Counter(r.headers["webhook-id"] for r in https_receiver.requests)
+    assert received == Counter(event_ids)  # every event once, none twice
+    for delivery in outbox_tables.deliveries(target_id):
+        assert (delivery.status, delivery.attempts) == ("delivered", 1)
+        assert len(outbox_tables.attempts(delivery.id)) == 1

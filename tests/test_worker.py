@@ -1,0 +1,310 @@
+"""The dispatcher as operators run it (SPEC §1.3, §1.4, §4.2): inside `buzz serve`, alone as
+`buzz worker` (SIGTERM drains it), and what `/metrics` reports. Real processes, a real HTTPS
+receiver; the polls below wait for an outcome, they time nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
+
+from buzz.app import create_app
+from buzz.clock import ManualClock
+from buzz.db import Database
+from buzz.delivery.models import Delivery
+from buzz.models import load_all_models
+from buzz.settings import Settings
+from buzz.testing import SeededUser, deliver_due, seed_user
+from tests.integrations.helpers import make_channel, make_integration, make_subscription
+from tests.serving import buzz_serve
+from tests.support.https_receiver import HttpsReceiver
+
+T = TypeVar("T")
+METRICS = (
+    "buzz_delivery_attempts_total",
+    "buzz_delivery_latency_seconds",
+    "buzz_delivery_queue_depth",
+    "buzz_delivery_oldest_due_age_seconds",
+    "buzz_http_requests_total",
+)
+
+
+@pytest.fixture
+def receiver() -> Iterator[HttpsReceiver]:
+    with HttpsReceiver() as rx:
+        yield rx
+
+
+def wait_for(outcome: Callable[[], T], *, within_s: float = 10) -> T:
+    """Poll until `outcome()` is truthy and return it; fail if it never is."""
+    deadline = time.monotonic() + within_s
+    while not (value := outcome()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no outcome within {within_s} s")
+        time.sleep(0.05)
+    return value
+
+
+def reaching(receiver: HttpsReceiver) -> dict[str, str]:
+    """The environment that lets a process deliver to the local receiver."""
+    return {"BUZZ_ALLOW_PRIVATE_TARGETS": "true", "BUZZ_DISPATCH_CA_BUNDLE": receiver.ca_pem_path}
+
+
+def migrated_sqlite(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'buzz.db'}"
+    database = Database(url)
+    database.upgrade()
+    database.dispose()
+    return url
+
+
+@contextmanager
+def app_on(database_url: str) -> Iterator[tuple[FastAPI, TestClient]]:
+    """An in-process app (no embedded worker, the real clock) on another process's database."""
+    settings = Settings(database_url=database_url, embedded_worker=False, _env_file=None)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        yield app, client
+
+
+def subscribed_channel(app: FastAPI, client: TestClient, url: str) -> tuple[SeededUser, str]:
+    """A user, a public channel of theirs, and an integration posting its messages to `url`."""
+    user = seed_user(app, display_name="Wendy Worker")
+    channel_id = make_channel(client, user)
+    integration = make_integration(client, user)
+    make_subscription(client, user, integration["id"], url=url)
+    return user, channel_id
+
+
+def post_message(client: httpx.Client, user: SeededUser, channel_id: str, text: str) -> None:
+    response = client.post(
+        f"/v1/buzz/channels/{channel_id}/messages", json={"text": text}, headers=user.headers
+    )
+    assert response.status_code == 201, response.text
+
+
+def enqueue_one(database_url: str, receiver: HttpsReceiver, text: str = "queued") -> None:
+    """One message posted in-process: one pending delivery to `receiver`."""
+    with app_on(database_url) as (app, client):
+        user, channel_id = subscribed_channel(app, client, receiver.url())
+        post_message(client, user, channel_id, text)
+
+
+def deliveries_in(database_url: str) -> list[Delivery]:
+    load_all_models()
+    database = Database(database_url)
+    try:
+        with database.session() as session:
+            return list(session.scalars(select(Delivery).order_by(Delivery.id)))
+    finally:
+        database.dispose()
+
+
+def statuses_in(database_url: str) -> list[str]:
+    return [d.status for d in deliveries_in(database_url)]
+
+
+@contextmanager
+def buzz_worker(
+    tmp_path: Path, database_url: str, receiver: HttpsReceiver, **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m buzz worker` on `database_url`, reaching `receiver`; stopped on exit."""
+    log = (tmp_path / "worker.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "buzz", "worker"],
+        env={**os.environ, "BUZZ_DATABASE_URL": database_url, **reaching(receiver), **env},
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+        log.close()
+
+
+def terminate(process: subprocess.Popen[bytes]) -> int:
+    """SIGTERM, then the exit code; the process must be gone within 15 s."""
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=15)
+
+
+# ---- buzz serve and buzz worker ---------------------------------------------------------------
+
+
+def test_buzz_serve_with_the_embedded_worker_delivers_a_posted_message(
+    tmp_path: Path, receiver: HttpsReceiver
+) -> None:
+    with buzz_serve(tmp_path, BUZZ_EMBEDDED_WORKER="true", **reaching(receiver)) as server:
+        database_url = server.env["BUZZ_DATABASE_URL"]
+        with app_on(database_url) as (app, client):
+            user, channel_id = subscribed_channel(app, client, receiver.url("/served"))
+        with httpx.Client(base_url=server.base_url) as http:
+            post_message(http, user, channel_id, "delivered by buzz serve")
+
+            [received] = wait_for(lambda: receiver.requests)
+            assert received.path == "/served"
+            assert json.loads(received.body)["message"]["text"] == "delivered by buzz serve"
+            wait_for(lambda: statuses_in(database_url) == ["delivered"])
+            metrics = http.get("/metrics")
+    assert metrics.status_code == 200
+    assert metrics.headers["content-type"].startswith("text/plain")
+    assert all(name in metrics.text for name in METRICS)
+    assert sample(metrics.text, "buzz_delivery_attempts_total", outcome="delivered") == 1
+
+
+def test_buzz_worker_delivers_what_another_process_enqueued(
+    tmp_path: Path, receiver: HttpsReceiver
+) -> None:
+    database_url = migrated_sqlite(tmp_path)
+    enqueue_one(database_url, receiver, "from the API process")
+
+    with buzz_worker(tmp_path, database_url, receiver) as worker:
+        [received] = wait_for(lambda: receiver.requests)
+        wait_for(lambda: statuses_in(database_url) == ["delivered"])
+        assert terminate(worker) == 0
+
+    assert json.loads(received.body)["message"]["text"] == "from the API process"
+    [delivery] = deliveries_in(database_url)
+    assert (delivery.attempts, delivery.last_response_code) == (1, 200)
+
+
+def test_sigterm_lets_an_in_flight_delivery_finish(tmp_path: Path, receiver: HttpsReceiver) -> None:
+    database_url = migrated_sqlite(tmp_path)
+    enqueue_one(database_url, receiver)
+    receiver.respond_with(200, delay=3)
+
+    with buzz_worker(tmp_path, database_url, receiver) as worker:
+        wait_for(lambda: receiver.requests)  # the delivery is in flight
+        assert terminate(worker) == 0
+
+    [delivery] = deliveries_in(database_url)
+    assert (delivery.status, delivery.attempts, delivery.last_response_code) == (
+        "delivered",
+        1,
+        200,
+    )
+
+
+def test_sigterm_releases_a_delivery_still_in_flight_after_the_grace_period(
+    tmp_path: Path, receiver: HttpsReceiver
+) -> None:
+    database_url = migrated_sqlite(tmp_path)
+    enqueue_one(database_url, receiver)
+    receiver.respond_with(200, delay=120)
+
+    with buzz_worker(tmp_path, database_url, receiver, BUZZ_DISPATCH_TIMEOUT_S="300") as worker:
+        wait_for(lambda: receiver.requests)
+        assert terminate(worker) == 0
+
+    [delivery] = deliveries_in(database_url)
+    assert (delivery.status, delivery.attempts) == ("pending", 0)
+    assert delivery.next_attempt_at is not None
+    assert delivery.next_attempt_at <= datetime.now(UTC)  # due again now, not leased
+    receiver.respond_with(200)
+    with buzz_worker(tmp_path, database_url, receiver) as worker:
+        wait_for(lambda: statuses_in(database_url) == ["delivered"])
+        assert terminate(worker) == 0
+    assert len(receiver.requests) == 2  # at least once: the same event again
+
+
+@pytest.mark.parametrize(
+    ("database", "words"),
+    [
+        ("sqlite:///{tmp_path}/empty.db", "migrate"),
+        ("postgresql+psycopg://postgres@127.0.0.1:1/nowhere", "database"),
+    ],
+    ids=["unmigrated", "unreachable"],
+)
+def test_buzz_worker_without_a_usable_database_exits_with_one_line(
+    database: str, words: str, tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "buzz", "worker"],
+        env={**os.environ, "BUZZ_DATABASE_URL": database.format(tmp_path=tmp_path)},
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("buzz: ") and words in lines[0]
+
+
+# ---- /metrics ----------------------------------------------------------------------------------
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples called `name` whose labels include `labels` (0 if none)."""
+    return float(
+        sum(
+            s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if s.name == name and labels.items() <= s.labels.items()
+        )
+    )
+
+
+def scrape(client: TestClient) -> str:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text: str = response.text
+    return text
+
+
+def test_metrics_count_requests_and_deliveries_and_show_the_queue(
+    app: FastAPI, client: TestClient, alice: SeededUser, clock: ManualClock
+) -> None:
+    channel_id = make_channel(client, alice)
+    integration = make_integration(client, alice)
+    make_subscription(client, alice, integration["id"])
+    for n in range(3):
+        post_message(client, alice, channel_id, f"message {n}")
+    clock.advance(seconds=30)
+
+    before = scrape(client)
+
+    assert all(name in before for name in METRICS)
+    assert sample(before, "buzz_delivery_queue_depth") == 3
+    assert sample(before, "buzz_delivery_oldest_due_age_seconds") == 30
+    assert sample(before, "buzz_http_requests_total", method="POST", status="201") >= 3
+    fake = httpx.MockTransport(lambda request: httpx.Response(200))
+    deliver_due(app, client_factory=lambda: httpx.AsyncClient(transport=fake))
+
+    after = scrape(client)
+
+    assert sample(after, "buzz_delivery_queue_depth") == 0
+    assert sample(after, "buzz_delivery_oldest_due_age_seconds") == 0
+    delivered = "buzz_delivery_attempts_total"
+    assert (
+        sample(after, delivered, outcome="delivered")
+        - sample(before, delivered, outcome="delivered")
+        == 3
+    )
+    latencies = "buzz_delivery_latency_seconds_count"
+    assert sample(after, latencies) - sample(before, latencies) == 3
+    requests = "buzz_http_requests_total"
+    assert sample(after, requests, method="GET", status="200") > sample(
+        before, requests, method="GET", status="200"
+    )
