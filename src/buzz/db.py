@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +15,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Dialect, make_url
@@ -112,7 +115,9 @@ def make_engine(database_url: str) -> Engine:
         if is_memory_sqlite(url):
             kwargs["poolclass"] = StaticPool
         else:
-            kwargs.update(pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_timeout=10)
+            # SQLite has one writer, and its busy handler sleeps up to 100 ms per retry: one
+            # connection per process makes threads queue for it instead, without sleeping.
+            kwargs.update(pool_size=1, max_overflow=0, pool_timeout=30)
     else:
         kwargs.update(
             pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_timeout=10, pool_pre_ping=True
@@ -120,10 +125,18 @@ def make_engine(database_url: str) -> Engine:
     engine = create_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
     return engine
 
 
+def _sqlite_begin_immediate(connection: Any) -> None:
+    # Take the write lock up front: a deferred transaction that reads and then writes can fail
+    # with SQLITE_BUSY when another process wrote in between (WAL), and no retry would help.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # transactions begin in _sqlite_begin_immediate
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
@@ -149,6 +162,20 @@ class Database:
         self.engine = make_engine(database_url)
         # `context` lands in every session's `info`: what event listeners need (the settings).
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, info=context or {})
+        # A SQLite file has one connection per process (see make_engine): requests queue for it
+        # here, in the event loop, rather than in threads that the holder may need next.
+        self.serialize_requests = self.url.get_backend_name() == "sqlite" and not is_memory_sqlite(
+            self.url
+        )
+        self._gate: asyncio.Lock | None = None
+
+    def request_gate(self) -> AbstractAsyncContextManager[object]:
+        """Held by a request for as long as it has a session (a no-op but on SQLite files)."""
+        if not self.serialize_requests:
+            return nullcontext()
+        if self._gate is None:
+            self._gate = asyncio.Lock()
+        return self._gate
 
     def session(self) -> Session:
         """A new session; the caller commits (services never do)."""
@@ -186,14 +213,15 @@ class Database:
         self.engine.dispose()
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session per request, rolled back and closed when the request ends."""
     database: Database = request.app.state.database
-    session = database.session()
-    try:
-        yield session
-    finally:
-        session.close()
+    async with database.request_gate():
+        session = database.session()
+        try:
+            yield session
+        finally:
+            await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -24,7 +24,7 @@ from buzz.clock import Clock, system_clock
 from buzz.db import Database
 from buzz.delivery import metrics, outbox, retry, signing
 from buzz.delivery.outbox import Claimed, Outcome
-from buzz.delivery.transport import DeliveryError, build_http_client, post_capped
+from buzz.delivery.transport import CappedResponse, DeliveryError, Poster, post_capped
 from buzz.settings import Settings
 
 __all__ = ["Dispatcher", "delivery_headers"]
@@ -32,6 +32,7 @@ __all__ = ["Dispatcher", "delivery_headers"]
 log = logging.getLogger("buzz.dispatcher")
 
 CLAIM_BATCH = 500
+CLAIM_MIN = 32
 POLL_INTERVAL_S = 1.0
 SHUTDOWN_GRACE_S = 10.0
 
@@ -68,6 +69,7 @@ class Dispatcher:
         wall_clock: Clock = system_clock,
         rng: random.Random | None = None,
         client_factory: Callable[[], httpx.AsyncClient] | None = None,
+        poster: Poster | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
@@ -75,7 +77,9 @@ class Dispatcher:
         # Signature timestamps are checked by receivers against real time, whatever `clock` says.
         self.wall_clock = wall_clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
-        self.client_factory = client_factory or self._default_client
+        # A given httpx client (tests: MockTransport) is used as is; otherwise the fast Poster.
+        self.client_factory = client_factory
+        self.poster = poster
         self.lease = timedelta(seconds=settings.dispatch_timeout_s * 4 + 30)
         self.concurrency = settings.dispatch_concurrency
         self.per_host = settings.dispatch_per_host
@@ -87,21 +91,42 @@ class Dispatcher:
         self._overflow: list[int] = []
         self._slot_freed = asyncio.Event()
 
-    def _default_client(self) -> httpx.AsyncClient:
-        s = self.settings
-        return build_http_client(
-            allow_private=s.allow_private_targets,
-            ca_bundle=s.dispatch_ca_bundle,
-            concurrency=s.dispatch_concurrency,
-            per_host=s.dispatch_per_host,
-            timeout_s=s.dispatch_timeout_s,
-        )
+    def _open(self) -> None:
+        if self.client_factory is not None:
+            self._client = self.client_factory()
+        elif self.poster is None:
+            s = self.settings
+            self.poster = Poster(
+                allow_private=s.allow_private_targets,
+                ca_bundle=s.dispatch_ca_bundle,
+                concurrency=s.dispatch_concurrency,
+                per_host=s.dispatch_per_host,
+                timeout_s=s.dispatch_timeout_s,
+            )
+
+    async def _close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+        if self.poster is not None:
+            await self.poster.aclose()
+
+    async def _post(self, item: Claimed, headers: dict[str, str]) -> CappedResponse:
+        if self._client is not None:
+            return await post_capped(
+                self._client,
+                item.url,
+                content=item.payload,
+                headers=headers,
+                timeout_s=self.settings.dispatch_timeout_s,
+            )
+        assert self.poster is not None
+        return await self.poster.post(item.url, content=item.payload, headers=headers)
 
     # ---- one pass, for tests and `buzz.testing` ----------------------------------------------
 
     async def drain(self) -> list[Outcome]:
         """Send everything due now, once each, and record it; returns the outcomes."""
-        self._client = self.client_factory()
+        self._open()
         done: list[Outcome] = []
         try:
             while claimed := await asyncio.to_thread(self._claim, CLAIM_BATCH):
@@ -113,7 +138,7 @@ class Dispatcher:
                 await asyncio.to_thread(self._record, batch)
                 done.extend(batch)
         finally:
-            await self._client.aclose()
+            await self._close()
         return done
 
     # ---- the long-running loop ---------------------------------------------------------------
@@ -128,7 +153,7 @@ class Dispatcher:
 
         outbox.add_waker(waker)
         listener = asyncio.create_task(self._listen(wake, stop))
-        self._client = self.client_factory()
+        self._open()
         writer = asyncio.create_task(self._write_outcomes(stop))
         try:
             while not stop.is_set():
@@ -138,7 +163,9 @@ class Dispatcher:
                 claimed: list[Claimed] = []
                 if capacity > 0:
                     try:
-                        claimed = await asyncio.to_thread(self._claim, min(capacity, CLAIM_BATCH))
+                        claimed = await asyncio.to_thread(
+                            self._claim, min(capacity, CLAIM_BATCH), self._saturated_targets()
+                        )
                     except Exception:
                         log.exception("claiming due deliveries failed; retrying shortly")
                     for item in claimed:
@@ -157,7 +184,7 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
             await asyncio.to_thread(self._record, self._take_outcomes())
-            await self._client.aclose()
+            await self._close()
 
     async def _shutdown(self) -> None:
         waiting = [item for queue in self._waiting.values() for item in queue]
@@ -231,6 +258,15 @@ class Dispatcher:
         self._tasks[task] = item
         task.add_done_callback(lambda t: self._finished(t, host))
 
+    def _saturated_targets(self) -> frozenset[str]:
+        """Targets whose host already has a full queue here: claiming more would only churn."""
+        return frozenset(
+            item.target_id
+            for queue in self._waiting.values()
+            if len(queue) >= self.per_host * 2
+            for item in queue
+        )
+
     def _finished(self, task: asyncio.Task[None], host: str) -> None:
         self._tasks.pop(task, None)
         self._running[host] -= 1
@@ -239,7 +275,11 @@ class Dispatcher:
             self._spawn(host, queue.popleft())
             if not queue:
                 del self._waiting[host]
-        self._slot_freed.set()
+        # Claim again when room for a useful batch opens up, or a host's full queue is half
+        # drained; not on every completion, which would mostly query for nothing.
+        room = self.concurrency - self._held()
+        if room == CLAIM_MIN or (queue is not None and len(queue) == self.per_host):
+            self._slot_freed.set()
 
     async def _release_overflow(self) -> None:
         if self._overflow:
@@ -253,18 +293,11 @@ class Dispatcher:
     # ---- one attempt -------------------------------------------------------------------------
 
     async def _deliver(self, item: Claimed) -> None:
-        assert self._client is not None
         at = self.clock()
         started = time.perf_counter()
         headers = delivery_headers(item, timestamp=int(self.wall_clock().timestamp()))
         try:
-            response = await post_capped(
-                self._client,
-                item.url,
-                content=item.payload,
-                headers=headers,
-                timeout_s=self.settings.dispatch_timeout_s,
-            )
+            response = await self._post(item, headers)
         except DeliveryError as exc:
             outcome = Outcome(item, at=at, duration_ms=_ms(started), error=str(exc))
         else:
@@ -283,9 +316,11 @@ class Dispatcher:
 
     # ---- database work, on threads -----------------------------------------------------------
 
-    def _claim(self, limit: int) -> list[Claimed]:
+    def _claim(self, limit: int, skip_targets: frozenset[str] = frozenset()) -> list[Claimed]:
         with self.database.session() as session:
-            claimed = outbox.claim_due(session, now=self.clock(), limit=limit, lease=self.lease)
+            claimed = outbox.claim_due(
+                session, now=self.clock(), limit=limit, lease=self.lease, skip_targets=skip_targets
+            )
             session.commit()
             return claimed
 

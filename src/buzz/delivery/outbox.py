@@ -8,12 +8,12 @@ records the outcome. Nothing here knows which family a target belongs to.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, event, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from buzz.db import new_uuid
@@ -36,6 +36,20 @@ __all__ = [
 ]
 
 NOTIFY_CHANNEL = "buzz_outbox"
+DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
+ATTEMPTS: Table = Attempt.__table__  # type: ignore[assignment]
+_RECORD_OUTCOME = (
+    update(DELIVERIES)
+    .where(DELIVERIES.c.id == bindparam("delivery"))
+    .values(
+        status=bindparam("status"),
+        attempts=bindparam("attempts"),
+        first_attempt_at=bindparam("first_attempt_at"),
+        next_attempt_at=bindparam("next_attempt_at"),
+        last_response_code=bindparam("last_response_code"),
+        last_error=bindparam("last_error"),
+    )
+)
 FAILING_DISABLE_AFTER = timedelta(days=5)
 MAX_LOGGED_BODY = 1024
 
@@ -153,8 +167,15 @@ class Claimed:
     style: str
 
 
-def claim_due(session: Session, *, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
-    """Lease up to `limit` due deliveries of active targets, oldest due first.
+def claim_due(
+    session: Session,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    skip_targets: Collection[str] = (),
+) -> list[Claimed]:
+    """Lease up to `limit` due deliveries of active targets (but `skip_targets`), oldest first.
 
     The lease is the row's `next_attempt_at` moved to `now + lease`: if this worker dies, the
     delivery simply becomes due again. On PostgreSQL concurrent workers skip each other's rows.
@@ -166,25 +187,27 @@ def claim_due(session: Session, *, now: datetime, limit: int, lease: timedelta) 
             Delivery.status == DeliveryStatus.PENDING.value,
             Delivery.next_attempt_at <= now,
             Target.active.is_(True),
+            *([Delivery.target_id.not_in(skip_targets)] if skip_targets else []),
         )
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
         .with_for_update(of=Delivery, skip_locked=True)
     )
+    # Core, not ORM, statements on the hot path: the same SQL for a fraction of the Python.
     rows = session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(due.scalar_subquery()))
+        update(DELIVERIES)
+        .where(DELIVERIES.c.id.in_(due.scalar_subquery()))
         .values(next_attempt_at=now + lease)
         .returning(
-            Delivery.id,
-            Delivery.public_id,
-            Delivery.event_id,
-            Delivery.event_type,
-            Delivery.payload,
-            Delivery.attempts,
-            Delivery.first_attempt_at,
-            Delivery.target_id,
-            Delivery.created_at,
+            DELIVERIES.c.id,
+            DELIVERIES.c.public_id,
+            DELIVERIES.c.event_id,
+            DELIVERIES.c.event_type,
+            DELIVERIES.c.payload,
+            DELIVERIES.c.attempts,
+            DELIVERIES.c.first_attempt_at,
+            DELIVERIES.c.target_id,
+            DELIVERIES.c.created_at,
         )
     ).all()
     if not rows:
@@ -251,7 +274,7 @@ def record_outcomes(
     if not outcomes:
         return
     session.execute(
-        insert(Attempt),
+        insert(ATTEMPTS),
         [
             {
                 "delivery_id": o.delivery.id,
@@ -274,7 +297,7 @@ def record_outcomes(
         attempts = o.delivery.attempts + 1
         first = o.delivery.first_attempt_at or o.at
         values: dict[str, Any] = {
-            "id": o.delivery.id,
+            "delivery": o.delivery.id,
             "attempts": attempts,
             "first_attempt_at": first,
             "last_response_code": o.response_code,
@@ -298,10 +321,10 @@ def record_outcomes(
             if when is None:
                 values.update(status=DeliveryStatus.FAILED.value, next_attempt_at=None)
             else:
-                values.update(next_attempt_at=when)
+                values.update(status=DeliveryStatus.PENDING.value, next_attempt_at=when)
             failed_targets[o.delivery.target_id] = o.at
         updates.append(values)
-    session.execute(update(Delivery), updates)
+    session.execute(_RECORD_OUTCOME, updates)
     _judge_targets(session, delivered_targets, failed_targets, gone_targets, now=now)
 
 

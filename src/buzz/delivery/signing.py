@@ -9,6 +9,7 @@ space-separated; a receiver holding any one of the secrets verifies.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets as _secrets
@@ -40,7 +41,13 @@ def sign(*, secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) ->
     # standardwebhooks signs text; the body is our own UTF-8 JSON, so this is lossless.
     text = body.decode("utf-8")
     when = datetime.fromtimestamp(timestamp, tz=UTC)
-    return " ".join(Webhook(secret).sign(msg_id, when, text) for secret in secrets)
+    return " ".join(_signer(secret).sign(msg_id, when, text) for secret in secrets)
+
+
+@functools.lru_cache(maxsize=4096)
+def _signer(secret: str) -> Webhook:
+    # Building a Webhook decodes its key; a delivery is signed on every attempt.
+    return Webhook(secret)
 
 
 def signature_headers(
