@@ -16,7 +16,6 @@ from collections import Counter, deque
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -32,7 +31,8 @@ __all__ = ["Dispatcher", "delivery_headers"]
 log = logging.getLogger("buzz.dispatcher")
 
 CLAIM_BATCH = 500
-CLAIM_MIN = 32
+CLAIM_MIN = 128
+HOST_BUFFER = 8  # claimed deliveries a host may have waiting, in multiples of its in-flight limit
 POLL_INTERVAL_S = 1.0
 SHUTDOWN_GRACE_S = 10.0
 
@@ -80,12 +80,18 @@ class Dispatcher:
         # A given httpx client (tests: MockTransport) is used as is; otherwise the fast Poster.
         self.client_factory = client_factory
         self.poster = poster
-        self.lease = timedelta(seconds=settings.dispatch_timeout_s * 4 + 30)
         self.concurrency = settings.dispatch_concurrency
         self.per_host = settings.dispatch_per_host
+        # Claimed deliveries wait here for a slot: in all, and per host (so claims are large,
+        # yet one slow host cannot hold everything). A lease must outlast the longest wait: a
+        # full host buffer sent per_host at a time, each attempt up to the timeout.
+        self.buffer_limit = max(self.concurrency, CLAIM_BATCH) * 2
+        self.host_buffer = self.per_host * HOST_BUFFER
+        self.lease = timedelta(seconds=settings.dispatch_timeout_s * (HOST_BUFFER + 2) + 30)
         self._client: httpx.AsyncClient | None = None
         self._running: Counter[str] = Counter()
         self._waiting: dict[str, deque[Claimed]] = {}
+        self._waiting_count = 0
         self._tasks: dict[asyncio.Task[None], Claimed] = {}
         self._outcomes: list[Outcome] = []
         self._overflow: list[int] = []
@@ -159,19 +165,19 @@ class Dispatcher:
             while not stop.is_set():
                 wake.clear()
                 self._slot_freed.clear()
-                capacity = self.concurrency - self._held()
+                limit = self._claim_limit()
                 claimed: list[Claimed] = []
-                if capacity > 0:
+                if limit > 0:
                     try:
                         claimed = await asyncio.to_thread(
-                            self._claim, min(capacity, CLAIM_BATCH), self._saturated_targets()
+                            self._claim, limit, self._saturated_targets()
                         )
                     except Exception:
                         log.exception("claiming due deliveries failed; retrying shortly")
                     for item in claimed:
                         self._start(item)
                     await self._release_overflow()
-                if claimed and len(claimed) == min(capacity, CLAIM_BATCH):
+                if claimed and len(claimed) == limit:
                     continue  # more may be due right now
                 await _first_of(
                     wake.wait(), stop.wait(), self._slot_freed.wait(), wait_s=POLL_INTERVAL_S
@@ -189,6 +195,7 @@ class Dispatcher:
     async def _shutdown(self) -> None:
         waiting = [item for queue in self._waiting.values() for item in queue]
         self._waiting.clear()
+        self._waiting_count = 0
         if self._tasks:
             _, unfinished = await asyncio.wait(list(self._tasks), timeout=SHUTDOWN_GRACE_S)
             for task in unfinished:
@@ -238,16 +245,21 @@ class Dispatcher:
     # ---- per-host fairness -------------------------------------------------------------------
 
     def _held(self) -> int:
-        return len(self._tasks) + sum(len(q) for q in self._waiting.values())
+        return len(self._tasks) + self._waiting_count
+
+    def _claim_limit(self) -> int:
+        """How many to claim now: what the buffer holds, in batches a host's buffer can take."""
+        return min(self.buffer_limit - self._held(), CLAIM_BATCH, self.host_buffer // 2)
 
     def _start(self, item: Claimed) -> None:
-        host = urlsplit(item.url).netloc.lower()
-        if self._running[host] < self.per_host:
+        host = item.host
+        if self._running[host] < self.per_host and len(self._tasks) < self.concurrency:
             self._spawn(host, item)
             return
         queue = self._waiting.setdefault(host, deque())
-        if len(queue) < self.per_host * 2:
+        if len(queue) < self.host_buffer:
             queue.append(item)
+            self._waiting_count += 1
         else:
             # One slow host may not hold the whole budget: hand the rest back for later.
             self._overflow.append(item.id)
@@ -259,26 +271,37 @@ class Dispatcher:
         task.add_done_callback(lambda t: self._finished(t, host))
 
     def _saturated_targets(self) -> frozenset[str]:
-        """Targets whose host already has a full queue here: claiming more would only churn."""
+        """Targets whose host still has half a buffer waiting: claiming more would only churn."""
         return frozenset(
             item.target_id
             for queue in self._waiting.values()
-            if len(queue) >= self.per_host * 2
+            if len(queue) >= self.host_buffer // 2
             for item in queue
         )
+
+    def _pump(self, first: str) -> None:
+        """Start waiting deliveries while slots are free: `first`'s host, then the others."""
+        for host in [first, *(h for h in self._waiting if h != first)]:
+            if len(self._tasks) >= self.concurrency:
+                return
+            queue = self._waiting.get(host)
+            while queue and self._running[host] < self.per_host:
+                if len(self._tasks) >= self.concurrency:
+                    return
+                self._waiting_count -= 1
+                self._spawn(host, queue.popleft())
+            if queue is not None and not queue:
+                del self._waiting[host]
 
     def _finished(self, task: asyncio.Task[None], host: str) -> None:
         self._tasks.pop(task, None)
         self._running[host] -= 1
-        queue = self._waiting.get(host)
-        if queue:
-            self._spawn(host, queue.popleft())
-            if not queue:
-                del self._waiting[host]
-        # Claim again when room for a useful batch opens up, or a host's full queue is half
+        self._pump(host)
+        # Claim again when room for a useful batch opens up, or a host's buffer is half
         # drained; not on every completion, which would mostly query for nothing.
-        room = self.concurrency - self._held()
-        if room == CLAIM_MIN or (queue is not None and len(queue) == self.per_host):
+        queue = self._waiting.get(host)
+        room = self.buffer_limit - self._held()
+        if room == CLAIM_MIN or (queue is not None and len(queue) == self.host_buffer // 2 - 1):
             self._slot_freed.set()
 
     async def _release_overflow(self) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import get_args
 
 from prometheus_client import Counter, Histogram
 
 from buzz.delivery.outbox import Outcome
+from buzz.delivery.retry import Outcome as RetryOutcome
 
 __all__ = ["ATTEMPTS", "DELIVERY_LATENCY", "observe_attempt"]
 
@@ -22,9 +24,12 @@ DELIVERY_LATENCY = Histogram(
 )
 
 
+_BY_VERDICT = {verdict: ATTEMPTS.labels(outcome=verdict) for verdict in get_args(RetryOutcome)}
+
+
 def observe_attempt(outcome: Outcome, *, now: datetime) -> None:
     """Count one attempt, and time it from the event when it delivered."""
     verdict = outcome.verdict
-    ATTEMPTS.labels(outcome=verdict).inc()
+    _BY_VERDICT[verdict].inc()
     if verdict == "delivered":
         DELIVERY_LATENCY.observe(max(0.0, (now - outcome.delivery.created_at).total_seconds()))

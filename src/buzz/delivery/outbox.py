@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Table, bindparam, delete, event, func, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -37,6 +38,7 @@ __all__ = [
 
 NOTIFY_CHANNEL = "buzz_outbox"
 DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
+TARGETS: Table = Target.__table__  # type: ignore[assignment]
 ATTEMPTS: Table = Attempt.__table__  # type: ignore[assignment]
 _RECORD_OUTCOME = (
     update(DELIVERIES)
@@ -153,7 +155,6 @@ class Claimed:
     """A due delivery leased to one worker, with what it needs to send it."""
 
     id: int
-    public_id: str
     event_id: str
     event_type: str
     payload: bytes
@@ -162,6 +163,7 @@ class Claimed:
     target_id: str
     created_at: datetime
     url: str
+    host: str
     secrets: tuple[str, ...]
     headers: tuple[tuple[str, str], ...]
     style: str
@@ -180,18 +182,19 @@ def claim_due(
     The lease is the row's `next_attempt_at` moved to `now + lease`: if this worker dies, the
     delivery simply becomes due again. On PostgreSQL concurrent workers skip each other's rows.
     """
+    d, t = DELIVERIES.c, TARGETS.c
     due = (
-        select(Delivery.id)
-        .join(Target, Target.id == Delivery.target_id)
+        select(d.id)
+        .join(TARGETS, t.id == d.target_id)
         .where(
-            Delivery.status == DeliveryStatus.PENDING.value,
-            Delivery.next_attempt_at <= now,
-            Target.active.is_(True),
-            *([Delivery.target_id.not_in(skip_targets)] if skip_targets else []),
+            d.status == DeliveryStatus.PENDING.value,
+            d.next_attempt_at <= now,
+            t.active.is_(True),
+            *([d.target_id.not_in(skip_targets)] if skip_targets else []),
         )
-        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .order_by(d.next_attempt_at, d.id)
         .limit(limit)
-        .with_for_update(of=Delivery, skip_locked=True)
+        .with_for_update(of=DELIVERIES, skip_locked=True)
     )
     # Core, not ORM, statements on the hot path: the same SQL for a fraction of the Python.
     rows = session.execute(
@@ -200,7 +203,6 @@ def claim_due(
         .values(next_attempt_at=now + lease)
         .returning(
             DELIVERIES.c.id,
-            DELIVERIES.c.public_id,
             DELIVERIES.c.event_id,
             DELIVERIES.c.event_type,
             DELIVERIES.c.payload,
@@ -213,16 +215,20 @@ def claim_due(
     if not rows:
         return []
     targets = {
-        t.id: t
-        for t in session.scalars(select(Target).where(Target.id.in_({r.target_id for r in rows})))
+        target.id: target
+        for target in session.scalars(
+            select(Target).where(Target.id.in_({r.target_id for r in rows}))
+        )
     }
     claimed = []
+    hosts = {t.id: urlsplit(t.url).netloc.lower() for t in targets.values()}
+    live = {t.id: _live_secrets(t, now) for t in targets.values()}
+    fixed = {t.id: tuple((h["name"], h["value"]) for h in t.headers) for t in targets.values()}
     for row in sorted(rows, key=lambda r: r.id):
         target = targets[row.target_id]
         claimed.append(
             Claimed(
                 id=row.id,
-                public_id=row.public_id,
                 event_id=row.event_id,
                 event_type=row.event_type,
                 payload=row.payload,
@@ -231,8 +237,9 @@ def claim_due(
                 target_id=row.target_id,
                 created_at=row.created_at,
                 url=target.url,
-                secrets=_live_secrets(target, now),
-                headers=tuple((h["name"], h["value"]) for h in target.headers),
+                host=hosts[target.id],
+                secrets=live[target.id],
+                headers=fixed[target.id],
                 style=target.style,
             )
         )
