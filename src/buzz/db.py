@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,7 +16,17 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -154,6 +164,31 @@ def alembic_config(database_url: str | None = None) -> Config:
     return config
 
 
+@contextmanager
+def migrating(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction for migrations; on SQLite with foreign keys off meanwhile.
+
+    SQLite's batch migrations rebuild a table by copy and drop, and with foreign keys on, the
+    drop would cascade into the rows that point at it. The pragma only works outside a
+    transaction, so it is set on the driver's connection before ours begins.
+    """
+    with engine.connect() as connection:
+        is_sqlite = engine.dialect.name == "sqlite"
+        raw = connection.connection.dbapi_connection
+        if is_sqlite and raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                yield connection
+                if is_sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration left dangling foreign keys: {broken[:5]}")
+        finally:
+            if is_sqlite and raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+
 class Database:
     """One engine and its session factory, owned by the app (or a worker, or the CLI)."""
 
@@ -184,7 +219,7 @@ class Database:
     def upgrade(self) -> None:
         """Apply every migration (`alembic upgrade head`)."""
         config = alembic_config()
-        with self.engine.begin() as connection:
+        with migrating(self.engine) as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, text
 
-from buzz.db import Base, make_engine
+from buzz.db import Base, make_engine, migrating
 from buzz.models import load_all_models
 
 load_all_models()
@@ -52,7 +52,7 @@ def run_migrations_online() -> None:
         url = load_settings().database_url
     engine = make_engine(url)
     try:
-        with engine.begin() as connection:
+        with migrating(engine) as connection:
             _run(connection)
     finally:
         engine.dispose()
