@@ -57,6 +57,8 @@ NAMING_CONVENTION = {
 # make requests wait for a connection rather than for the database.
 POOL_SIZE = 20
 POOL_OVERFLOW = 30
+# Below Starlette's 40 threads and the pool's 50 connections, leaving room for the dispatcher.
+REQUEST_SESSIONS = 32
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL gets a 64-bit identity.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
@@ -197,19 +199,23 @@ class Database:
         self.engine = make_engine(database_url)
         # `context` lands in every session's `info`: what event listeners need (the settings).
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, info=context or {})
-        # A SQLite file has one connection per process (see make_engine): requests queue for it
-        # here, in the event loop, rather than in threads that the holder may need next.
-        self.serialize_requests = self.url.get_backend_name() == "sqlite" and not is_memory_sqlite(
-            self.url
-        )
-        self._gate: asyncio.Lock | None = None
+        # Requests hold a pooled connection across several thread-pool hops. Were more of them
+        # to hold sessions than there are threads or connections, holders would wait for
+        # threads that waiters hold: a deadlock. So they queue here, in the event loop.
+        if is_memory_sqlite(self.url):
+            self.request_sessions = 0  # tests: one shared connection, requests one at a time
+        elif self.url.get_backend_name() == "sqlite":
+            self.request_sessions = 1  # one connection per process (see make_engine)
+        else:
+            self.request_sessions = REQUEST_SESSIONS
+        self._gate: asyncio.Semaphore | None = None
 
     def request_gate(self) -> AbstractAsyncContextManager[object]:
-        """Held by a request for as long as it has a session (a no-op but on SQLite files)."""
-        if not self.serialize_requests:
+        """Held by a request for as long as it has a session."""
+        if not self.request_sessions:
             return nullcontext()
         if self._gate is None:
-            self._gate = asyncio.Lock()
+            self._gate = asyncio.Semaphore(self.request_sessions)
         return self._gate
 
     def session(self) -> Session:
