@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -63,13 +64,22 @@ def settings(database_url: str) -> Settings:
     )
 
 
+@contextmanager
+def app_for(settings: Settings, clock: ManualClock) -> Iterator[FastAPI]:
+    """An app on the test database, emptied (on PostgreSQL) and closed afterwards."""
+    app = create_app(settings, clock=clock)
+    try:
+        yield app
+    finally:
+        if ON_POSTGRES:
+            _empty_tables(app.state.database)
+        app.state.database.dispose()
+
+
 @pytest.fixture
 def app(settings: Settings, clock: ManualClock) -> Iterator[FastAPI]:
-    app = create_app(settings, clock=clock)
-    yield app
-    if ON_POSTGRES:
-        _empty_tables(app.state.database)
-    app.state.database.dispose()
+    with app_for(settings, clock) as app:
+        yield app
 
 
 @pytest.fixture

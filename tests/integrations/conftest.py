@@ -13,12 +13,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from buzz.app import create_app
 from buzz.clock import ManualClock
 from buzz.delivery.models import Delivery
 from buzz.settings import Settings
 from buzz.testing import SeededUser
-from tests.conftest import ON_POSTGRES, _empty_tables
+from tests.conftest import app_for
 from tests.integrations.helpers import CHANNELS, make_subscription
 from tests.support.https_receiver import HttpsReceiver, ReceivedRequest
 
@@ -43,11 +42,8 @@ def live_settings(settings: Settings, receiver: HttpsReceiver) -> Settings:
 @pytest.fixture
 def live_app(live_settings: Settings, clock: ManualClock) -> Iterator[FastAPI]:
     """The suite's `app` (same clock, same cleanup), delivering to `receiver`."""
-    app = create_app(live_settings, clock=clock)
-    yield app
-    if ON_POSTGRES:
-        _empty_tables(app.state.database)
-    app.state.database.dispose()
+    with app_for(live_settings, clock) as app:
+        yield app
 
 
 @pytest.fixture
