@@ -19,6 +19,7 @@ from buzz.integrations.callback import router as callback_router
 from buzz.integrations.deliveries import router as deliveries_router
 from buzz.integrations.routes import router as integrations_router
 from buzz.models import load_all_models
+from buzz.ops import housekeeping
 from buzz.ops.metrics import router as metrics_router
 from buzz.ops.routes import router as ops_router
 from buzz.platform.oauth import router as oauth_router
@@ -56,16 +57,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        worker: asyncio.Task[None] | None = None
+        workers: list[asyncio.Task[None]] = []
         if settings.embedded_worker:
             dispatcher = Dispatcher(database=database, settings=settings, clock=clock)
-            worker = asyncio.create_task(dispatcher.run(stop), name="buzz-dispatcher")
+            workers.append(asyncio.create_task(dispatcher.run(stop), name="buzz-dispatcher"))
+            workers.append(asyncio.create_task(housekeeping.run(database, clock=clock, stop=stop)))
         try:
             yield
         finally:
             stop.set()
-            if worker is not None:
-                await worker  # finishes in-flight deliveries for up to 10 s, releases the rest
+            # The dispatcher finishes in-flight deliveries for up to 10 s, then releases the rest.
+            await asyncio.gather(*workers)
             database.dispose()
 
     app = FastAPI(

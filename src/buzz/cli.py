@@ -126,6 +126,7 @@ def worker() -> None:
     import signal
 
     from buzz.delivery.dispatcher import Dispatcher
+    from buzz.ops import housekeeping
     from buzz.web.logging import configure_logging
 
     settings = settings_or_exit()
@@ -144,7 +145,10 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await Dispatcher(database=database, settings=settings).run(stop)
+        await asyncio.gather(
+            Dispatcher(database=database, settings=settings).run(stop),
+            housekeeping.run(database, clock=system_clock, stop=stop),
+        )
 
     tune_gc()
     try:
