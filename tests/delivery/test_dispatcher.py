@@ -14,7 +14,7 @@ from buzz.clock import ManualClock
 from buzz.delivery import outbox, signing
 from buzz.delivery.models import Delivery, DeliveryStatus
 from buzz.delivery.retry import JITTER, MAX_ATTEMPTS, RETRY_GAPS
-from tests.delivery.conftest import Chat, Deliver, FakeReceiver, OutboxTables
+from tests.delivery.conftest import Chat, Deliver, FakeReceiver, OutboxTables, Subscribed
 from tests.support.https_receiver import HttpsReceiver
 
 Settle = Callable[..., list[tuple[datetime, datetime | None]]]
@@ -248,6 +248,14 @@ def test_410_disables_the_target_and_its_other_deliveries_are_not_claimed(
     assert len(fake_receiver.requests_to(gone.url)) == 2
     assert len(fake_receiver.requests_to(other.url)) == 3  # other targets are unaffected
     assert outbox_tables.target(other.target_id).active
+
+    def shown(hook: Subscribed) -> dict[str, object]:
+        path = f"/v1/buzz/integrations/{hook.integration_id}/subscriptions"
+        listed = chat.client.get(path, headers=chat.headers).json()["subscriptions"]
+        return {k: listed[0].get(k) for k in ("active", "disabledReason")}
+
+    assert shown(gone) == {"active": False, "disabledReason": "The receiver answered 410 Gone"}
+    assert shown(other) == {"active": True, "disabledReason": None}
 
 
 @pytest.mark.parametrize("status", [429, 503])

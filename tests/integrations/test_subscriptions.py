@@ -83,7 +83,9 @@ def test_seed_sample_with_an_https_url_answers_200_with_the_seed_fields(
 
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"id", "eventType", "url", "slashCommand"}
+    # The seed's fields, plus `active` (a disabled subscription says so, with its reason).
+    assert set(body) == {"id", "eventType", "url", "slashCommand", "active"}
+    assert body["active"] is True
     assert str(uuid.UUID(body["id"])) == body["id"]
     assert {key: body[key] for key in sample} == sample
 
@@ -341,6 +343,7 @@ def test_list_shows_every_subscription_with_slash_command_only_on_slash_ones(
         "id": posted["id"],
         "eventType": "MESSAGE_POSTED",
         "url": "https://hooks.example.com/buzz/messages",
+        "active": True,
     }
     assert by_id[command["id"]]["slashCommand"] == "close"
 

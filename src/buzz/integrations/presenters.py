@@ -33,4 +33,6 @@ def subscription_out(subscription: models.Subscription) -> schemas.Subscription:
         event_type=models.EventType(subscription.event_type),
         url=subscription.url,
         slash_command=subscription.slash_command or None,
+        active=subscription.target.active,
+        disabled_reason=subscription.target.disabled_reason,
     )

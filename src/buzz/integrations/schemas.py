@@ -104,6 +104,12 @@ class Subscription(CamelModel):
     event_type: EventType
     url: str
     slash_command: str | None = None
+    active: bool = Field(
+        default=True,
+        description="False once disabled: the receiver answered 410 Gone, or every delivery "
+        "failed for 5 days. Nothing more is sent; delete and recreate it to resume.",
+    )
+    disabled_reason: str | None = Field(default=None, description="Why it was disabled.")
 
 
 class SubscriptionList(CamelModel):

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from buzz.delivery import outbox, signing
 from buzz.integrations.models import EventType, Integration, IntegrationChannel, Scope, Subscription
@@ -208,6 +208,7 @@ def create_subscription(
         now=now,
     )
     subscription = Subscription(
+        target=target,
         target_id=target.id,
         integration_id=integration.id,
         event_type=data.event_type.value,
@@ -230,6 +231,7 @@ def list_subscriptions(
     """The integration's subscriptions, oldest first."""
     query = (
         select(Subscription)
+        .options(joinedload(Subscription.target))
         .where(Subscription.integration_id == integration.id)
         .order_by(Subscription.created_at, Subscription.id)
         .limit(limit)
