@@ -31,6 +31,7 @@ import httpx
 import trustme
 from tests.serving import free_port
 
+from buzz.clock import system_clock
 from buzz.db import Database
 from buzz.delivery import outbox
 from buzz.models import load_all_models
@@ -233,7 +234,7 @@ def enqueue_direct(database_url: str, subscription_id: str, count: int) -> None:
             )
             for i in range(count)
         ]
-        outbox.enqueue(session, pending, now=__import__("buzz.clock").clock.system_clock())
+        outbox.enqueue(session, pending, now=system_clock())
         session.commit()
     database.dispose()
 

@@ -12,7 +12,8 @@ Services raise `ApiError` and its subclasses, which know nothing of wire formats
 
 Each API family registers an `ErrorFamily` for its path prefixes; the handlers here pick the
 family of the request's path and render every error (ours, Starlette's 404/405, validation,
-oversized bodies, unexpected exceptions) in that family's envelope.
+oversized bodies) in that family's envelope. Unexpected exceptions become a 500 in the same
+envelope in `RequestContextMiddleware`, where the request id is still known.
 """
 
 from __future__ import annotations
@@ -236,15 +237,9 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return error_response(request.app, request.url.path, error, request)
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        error = ApiError("Internal server error", status=500, code="INTERNAL_ERROR")
-        return error_response(request.app, request.url.path, error, request)
-
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     # No connection free in time, SQLite locked past busy_timeout, the server down: 503, not 500.
     app.add_exception_handler(PoolTimeout, on_database_busy)
     app.add_exception_handler(DatabaseUnavailable, on_database_busy)
-    app.add_exception_handler(Exception, on_unexpected)
