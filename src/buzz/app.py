@@ -11,6 +11,10 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 import buzz
+from buzz.buzzchat import errors as buzzchat_errors
+from buzz.buzzchat import routes as buzzchat_routes
+from buzz.buzzchat import scheduler as bot_scheduler
+from buzz.buzzchat.auth import RateLimitHeadersMiddleware
 from buzz.clock import Clock, system_clock
 from buzz.db import Database
 from buzz.delivery.dispatcher import Dispatcher
@@ -34,10 +38,14 @@ from buzz.web.routing import operation_id
 __all__ = ["create_app"]
 
 DESCRIPTION = """\
-Server side of **Domo's Buzz Integration API** (`/oauth/token`, `/v1/buzz/...`).
+Server side of two APIs:
 
-Errors are JSON in Domo's style: `{"status", "statusReason", "message", "path"}`, and a 400
-adds `"errors": [{"field", "message"}]`.
+- **Domo's Buzz Integration API** (`/oauth/token`, `/v1/buzz/...`). Errors are JSON in Domo's
+  style: `{"status", "statusReason", "message", "path"}`, and a 400 adds
+  `"errors": [{"field", "message"}]`.
+- **BuzzChat API v1** (`/api/v1/...`, also served at `/v1/...`), authenticated with an API key
+  (`Authorization: Bearer bz_live_…` or `?api_key=`). Successes are `{"success": true, "data"}`,
+  errors `{"success": false, "error": {"code", "message"}}`.
 """
 
 
@@ -62,6 +70,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             dispatcher = Dispatcher(database=database, settings=settings, clock=clock)
             workers.append(asyncio.create_task(dispatcher.run(stop), name="buzz-dispatcher"))
             workers.append(asyncio.create_task(housekeeping.run(database, clock=clock, stop=stop)))
+            workers.append(asyncio.create_task(bot_scheduler.run(database, clock=clock, stop=stop)))
         try:
             yield
         finally:
@@ -83,6 +92,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_storage)
 
     install_error_handlers(app)
+    buzzchat_errors.install(app)
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
 
@@ -93,6 +104,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(integrations_router)
     app.include_router(deliveries_router)
     app.include_router(callback_router)
+    buzzchat_routes.include(app)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     return app
 

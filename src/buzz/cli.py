@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from buzz import admin
+from buzz.buzzchat.models import Tier
 from buzz.clock import system_clock
 from buzz.db import Database
 from buzz.models import load_all_models
@@ -121,10 +122,11 @@ def _migrate(settings: Settings) -> None:
 
 @app.command()
 def worker() -> None:
-    """Deliver the outbox (no API): run as many as you like on PostgreSQL; SIGTERM drains."""
+    """Deliver the outbox and run the bots (no API): as many as you like on PostgreSQL."""
     import asyncio
     import signal
 
+    from buzz.buzzchat import scheduler as bot_scheduler
     from buzz.delivery.dispatcher import Dispatcher
     from buzz.ops import housekeeping
     from buzz.web.logging import configure_logging
@@ -148,6 +150,7 @@ def worker() -> None:
         await asyncio.gather(
             Dispatcher(database=database, settings=settings).run(stop),
             housekeeping.run(database, clock=system_clock, stop=stop),
+            bot_scheduler.run(database, clock=system_clock, stop=stop),
         )
 
     tune_gc()
@@ -209,9 +212,46 @@ def create_client(
     emit(payload, as_json, lambda: _client_lines(client))
 
 
+@admin_app.command("create-subscriber")
+def create_subscriber(
+    name: Annotated[str, typer.Option(help="The subscriber's name (1..100 characters).")],
+    tier: Annotated[Tier, typer.Option(help="BuzzChat tier; the API needs business.")] = (
+        Tier.BUSINESS
+    ),
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a BuzzChat subscriber with its first account, active."""
+    with unit_of_work() as session:
+        subscriber = admin.create_subscriber(session, name=name, tier=tier, now=system_clock())
+    payload = _subscriber_json(subscriber)
+    emit(
+        payload,
+        as_json,
+        lambda: [
+            f"subscriber {subscriber.id} created: {name} ({subscriber.tier})",
+            f"account:       {subscriber.account_id} (active)",
+        ],
+    )
+
+
+@admin_app.command("create-api-key")
+def create_api_key(
+    subscriber_id: Annotated[str, typer.Option(help="The subscriber the key acts for.")],
+    name: Annotated[str, typer.Option(help="A name to tell keys apart.")] = "API key",
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a BuzzChat API key; it is printed once."""
+    with unit_of_work() as session:
+        key = admin.create_api_key(
+            session, subscriber_id=subscriber_id, name=name, now=system_clock()
+        )
+    payload = _key_json(key)
+    emit(payload, as_json, lambda: _key_lines(key))
+
+
 @admin_app.command()
 def bootstrap(as_json: JsonFlag = False) -> None:
-    """Create a user and an OAuth client for them, to start exploring."""
+    """Create a user, an OAuth client, a BuzzChat subscriber and an API key, to start exploring."""
     import secrets
 
     with unit_of_work() as session:
@@ -219,11 +259,41 @@ def bootstrap(as_json: JsonFlag = False) -> None:
         email = f"admin-{secrets.token_hex(3)}@example.com"
         user = admin.create_user(session, display_name="Buzz Admin", email=email, now=now)
         client = admin.create_client(session, user_id=user.id, now=now)
+        subscriber = admin.create_subscriber(session, name="BuzzChat Admin", now=now)
+        key = admin.create_api_key(session, subscriber_id=subscriber.id, name="bootstrap", now=now)
         payload = {
             "user": _user_json(user.id, user.display_name, user.email),
             "client": _client_json(client),
+            "subscriber": _subscriber_json(subscriber),
+            "apiKey": _key_json(key),
         }
-    emit(payload, as_json, lambda: [f"user {user.id} created: {email}", *_client_lines(client)])
+    emit(
+        payload,
+        as_json,
+        lambda: [
+            f"user {user.id} created: {email}",
+            *_client_lines(client),
+            f"subscriber {subscriber.id} created (business), account {subscriber.account_id}",
+            *_key_lines(key),
+        ],
+    )
+
+
+def _subscriber_json(subscriber: admin.CreatedSubscriber) -> dict[str, Any]:
+    return {
+        "id": subscriber.id,
+        "name": subscriber.name,
+        "tier": subscriber.tier,
+        "accountId": subscriber.account_id,
+    }
+
+
+def _key_json(key: admin.CreatedApiKey) -> dict[str, Any]:
+    return {"id": key.id, "key": key.key, "subscriberId": key.subscriber_id}
+
+
+def _key_lines(key: admin.CreatedApiKey) -> list[str]:
+    return [f"API key {key.id}: {key.key}   (shown once: store it now)"]
 
 
 def _user_json(user_id: int, display_name: str, email: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ __all__ = ["load_all_models"]
 
 def load_all_models() -> None:
     """Register every table on `Base.metadata`."""
+    from buzz.buzzchat import models as _buzzchat  # noqa: F401
     from buzz.delivery import models as _delivery  # noqa: F401
     from buzz.integrations import models as _integrations  # noqa: F401
     from buzz.platform import models as _platform  # noqa: F401

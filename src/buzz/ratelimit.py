@@ -48,6 +48,14 @@ class RateLimiter:
         tightest = min(items, key=lambda item: self._remaining(key, item))
         return self._decision(key, tightest, allowed=True)
 
+    def peek(self, key: str, item: RateLimitItem) -> Decision:
+        """Whether one more hit would be allowed, without counting one."""
+        return self._decision(key, item, allowed=bool(self.strategy.test(item, key)))
+
+    def record(self, key: str, item: RateLimitItem) -> None:
+        """Count one hit, allowed or not (e.g. a failed authentication)."""
+        self.strategy.hit(item, key)
+
     def hit(self, key: str, *, per_minute: int) -> tuple[bool, int]:
         """One hit against a per-minute limit: (allowed, seconds until a retry may succeed)."""
         decision = self.check(key, RateLimitItemPerMinute(per_minute))

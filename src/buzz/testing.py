@@ -17,13 +17,26 @@ import httpx
 from fastapi import FastAPI
 
 from buzz import admin
+from buzz.buzzchat import scheduler
+from buzz.buzzchat.bot import SentMessage
+from buzz.buzzchat.models import Tier
 from buzz.db import Database
 from buzz.delivery.dispatcher import Dispatcher
 from buzz.delivery.outbox import Outcome
 from buzz.platform import auth
 from buzz.platform.models import OAuthClient
 
-__all__ = ["SeededUser", "deliver_due", "issue_token", "seed_user"]
+__all__ = [
+    "DueRun",
+    "SeededSubscriber",
+    "SeededUser",
+    "deliver_due",
+    "issue_token",
+    "run_due",
+    "seed_api_key",
+    "seed_subscriber",
+    "seed_user",
+]
 
 
 @dataclass(frozen=True)
@@ -100,3 +113,69 @@ def deliver_due(
         client_factory=client_factory,
     )
     return asyncio.run(dispatcher.drain())
+
+
+@dataclass(frozen=True)
+class SeededSubscriber:
+    """A BuzzChat subscriber with its active account and one API key."""
+
+    id: str
+    name: str
+    tier: str
+    account_id: str
+    key_id: str
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """`Authorization: Bearer <key>` headers."""
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+def seed_subscriber(
+    app: FastAPI, *, name: str = "Test Shop", tier: str = "business"
+) -> SeededSubscriber:
+    """Create a subscriber (business unless told), its first account and an API key."""
+    now = app.state.clock()
+    with _database(app).session() as session:
+        created = admin.create_subscriber(session, name=name, tier=Tier(tier), now=now)
+        key = admin.create_api_key(session, subscriber_id=created.id, name="test", now=now)
+        session.commit()
+    return SeededSubscriber(
+        id=created.id,
+        name=created.name,
+        tier=created.tier,
+        account_id=created.account_id,
+        key_id=key.id,
+        key=key.key,
+    )
+
+
+def seed_api_key(app: FastAPI, subscriber: SeededSubscriber, *, name: str = "test") -> str:
+    """Another API key for a seeded subscriber."""
+    with _database(app).session() as session:
+        key = admin.create_api_key(
+            session, subscriber_id=subscriber.id, name=name, now=app.state.clock()
+        )
+        session.commit()
+        return key.key
+
+
+@dataclass(frozen=True)
+class DueRun:
+    """What `run_due` did: bot messages sent, then deliveries attempted."""
+
+    messages: list[SentMessage]
+    deliveries: list[Outcome]
+
+
+def run_due(
+    app: FastAPI,
+    *,
+    rng: random.Random | None = None,
+    client_factory: Callable[[], httpx.AsyncClient] | None = None,
+) -> DueRun:
+    """Run every due bot task (messages, timers) and then every due delivery, once, now."""
+    sent = scheduler.run_once(_database(app), clock=app.state.clock)
+    outcomes = deliver_due(app, rng=rng, client_factory=client_factory)
+    return DueRun(messages=sent, deliveries=outcomes)

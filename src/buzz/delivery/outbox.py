@@ -30,6 +30,7 @@ __all__ = [
     "create_target",
     "delete_target",
     "enqueue",
+    "live_secrets",
     "record_outcomes",
     "redeliver",
     "release",
@@ -222,7 +223,7 @@ def claim_due(
     }
     claimed = []
     hosts = {t.id: urlsplit(t.url).netloc.lower() for t in targets.values()}
-    live = {t.id: _live_secrets(t, now) for t in targets.values()}
+    live = {t.id: live_secrets(t, now) for t in targets.values()}
     fixed = {t.id: tuple((h["name"], h["value"]) for h in t.headers) for t in targets.values()}
     for row in sorted(rows, key=lambda r: r.id):
         target = targets[row.target_id]
@@ -246,7 +247,8 @@ def claim_due(
     return claimed
 
 
-def _live_secrets(target: Target, now: datetime) -> tuple[str, ...]:
+def live_secrets(target: Target, now: datetime) -> tuple[str, ...]:
+    """The secrets that sign now, newest first (a rotated-out one until it expires)."""
     live = []
     for entry in target.secrets:
         expires = entry.get("expiresAt")

@@ -1,0 +1,162 @@
+"""Who is calling (SPEC §3.1, §3.2): API key, rate limits, tier, and the account in scope.
+
+Order of checks: a client address with 30 failed authentications in the last minute is refused
+(429) before its key is even looked at; a missing, unknown or revoked key is 401; the
+subscriber's minute and day windows are counted (429 when full); a tier other than business is
+403. Every response after the key is known carries the X-RateLimit headers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from limits import RateLimitItemPerDay, RateLimitItemPerMinute
+from sqlalchemy.orm import Session
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from buzz.buzzchat import accounts, keys
+from buzz.buzzchat.models import Account, Subscriber, Tier
+from buzz.db import Database, SessionDep
+from buzz.ratelimit import Decision, RateLimiter
+from buzz.settings import Settings
+from buzz.web.errors import Forbidden, TooManyRequests, Unauthorized
+from buzz.web.routing import ClockDep
+
+__all__ = [
+    "AccountDep",
+    "BriefCallerDep",
+    "Caller",
+    "CallerDep",
+    "RateLimitHeadersMiddleware",
+    "current_caller",
+]
+
+FAILED_AUTH_PER_MINUTE = RateLimitItemPerMinute(30)
+INVALID_KEY = "The provided API key is invalid or expired"
+STATE_KEY = "buzzchat_rate_headers"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated subscriber of this request."""
+
+    subscriber: Subscriber
+
+    @property
+    def subscriber_id(self) -> str:
+        return self.subscriber.id
+
+
+def _presented_key(request: Request) -> str | None:
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            return None
+        return credentials.strip()
+    return request.query_params.get("api_key") or None
+
+
+def _rate_headers(decision: Decision) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+        "X-RateLimit-Reset": str(decision.reset_at),
+    }
+
+
+def _too_many(decision: Decision, message: str) -> TooManyRequests:
+    return TooManyRequests(message, headers={"Retry-After": str(decision.retry_after)})
+
+
+def current_caller(request: Request, session: SessionDep, now: ClockDep) -> Caller:
+    """The business-tier subscriber whose API key came with the request, within its limits."""
+    return authorize(request, session, now)
+
+
+async def current_caller_briefly(request: Request, now: ClockDep) -> Caller:
+    """`current_caller` for a route that must not hold a database session while it waits."""
+    database: Database = request.app.state.database
+    async with database.request_gate():
+
+        def check() -> Caller:
+            with database.session() as session:
+                return authorize(request, session, now)
+
+        return await run_in_threadpool(check)
+
+
+def authorize(request: Request, session: Session, now: datetime) -> Caller:
+    """Authenticate, count and tier-check one request (see the module's docstring)."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    settings: Settings = request.app.state.settings
+    address = request.client.host if request.client else "unknown"
+    failures_key = f"buzzchat:auth-failures:{address}"
+    if not limiter.peek(failures_key, FAILED_AUTH_PER_MINUTE).allowed:
+        blocked = limiter.peek(failures_key, FAILED_AUTH_PER_MINUTE)
+        raise _too_many(blocked, "Too many failed authentications; try again later")
+    presented = _presented_key(request)
+    subscriber = keys.authenticate(session, presented=presented, now=now) if presented else None
+    if subscriber is None:
+        limiter.record(failures_key, FAILED_AUTH_PER_MINUTE)
+        raise Unauthorized(INVALID_KEY)
+    session.commit()  # keeps last_used_at, whatever the route does next
+    decision = limiter.check(
+        f"buzzchat:subscriber:{subscriber.id}",
+        RateLimitItemPerMinute(settings.rate_limit_per_minute),
+        RateLimitItemPerDay(settings.rate_limit_per_day),
+    )
+    headers = _rate_headers(decision)
+    request.state.buzzchat_rate_headers = headers
+    if not decision.allowed:
+        raise _too_many(decision, "Too many requests; see Retry-After")
+    if subscriber.tier != Tier.BUSINESS.value:
+        raise Forbidden("API access is available to Business tier subscribers only")
+    return Caller(subscriber=subscriber)
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+BriefCallerDep = Annotated[Caller, Depends(current_caller_briefly)]
+
+
+def account_in_scope(
+    caller: CallerDep,
+    session: SessionDep,
+    account: Annotated[
+        str | None,
+        Query(description="Account id (`acc_…`); the active account when omitted."),
+    ] = None,
+) -> Account:
+    """The account named by `?account=`, else the subscriber's active account."""
+    return accounts.resolve_account(session, subscriber_id=caller.subscriber_id, account_id=account)
+
+
+AccountDep = Annotated[Account, Depends(account_in_scope)]
+
+
+class RateLimitHeadersMiddleware:
+    """Adds the X-RateLimit headers, counted during the request, to its response (errors too)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_limits(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = scope.get("state", {}).get(STATE_KEY)
+                if headers:
+                    target = MutableHeaders(scope=message)
+                    for name, value in headers.items():
+                        target[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_limits)

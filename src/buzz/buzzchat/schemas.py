@@ -1,0 +1,90 @@
+"""Wire formats of BuzzChat v1: `{"success": true, "data": ...}` around camelCase objects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from buzz.web.routing import CamelModel
+
+__all__ = [
+    "AccountOut",
+    "Done",
+    "Ok",
+    "Strict",
+]
+
+T = TypeVar("T")
+
+
+class Ok(BaseModel, Generic[T]):
+    """A success: `{"success": true, "data": ...}`."""
+
+    success: Literal[True] = True
+    data: T
+
+
+class Done(BaseModel):
+    """A success with nothing to return but a sentence."""
+
+    success: Literal[True] = True
+    message: str
+
+
+class Strict(CamelModel):
+    """A request body: unknown fields and explicit nulls are refused, as Stripe does."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Any:
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                alias = type(self).model_fields[name].alias or name
+                raise ValueError(f"{alias} cannot be null")
+        return self
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
+class AccountOut(CamelModel):
+    id: str
+    name: str
+    is_active: bool
+
+
+class AccountList(CamelModel):
+    accounts: list[AccountOut]
+
+
+class AccountCreate(Strict):
+    name: Name
+
+
+class AccountSwitch(Strict):
+    account_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class KeyOut(CamelModel):
+    id: str
+    name: str
+    prefix: str = Field(description="The first characters of the key, to tell keys apart.")
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="The API key itself: shown this once, store it now.")
+
+
+class KeyList(CamelModel):
+    keys: list[KeyOut]
+
+
+class KeyCreate(Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = (
+        "API key"
+    )
