@@ -138,7 +138,7 @@ def message_out(message: BotMessage) -> MessageOut:
 
 
 @router.get("/messages", response_model=Ok[MessageList])
-def list_messages(
+def list_bot_messages(
     account: AccountDep,
     session: SessionDep,
     page: PageDep,

@@ -230,7 +230,7 @@ async def test_webhook(webhook_id: str, request: Request, caller: BriefCallerDep
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=Ok[DeliveryList])
-def list_deliveries(
+def list_webhook_deliveries(
     webhook_id: str, caller: CallerDep, session: SessionDep, page: PageDep
 ) -> Ok[DeliveryList]:
     """The webhook's deliveries, newest first."""
@@ -244,7 +244,7 @@ def list_deliveries(
 @router.get(
     "/webhooks/{webhook_id}/deliveries/{delivery_id}", response_model=Ok[log.DeliveryDetail]
 )
-def get_delivery(
+def get_webhook_delivery(
     webhook_id: str, delivery_id: str, caller: CallerDep, session: SessionDep
 ) -> Ok[log.DeliveryDetail]:
     """One delivery with each of its attempts."""
@@ -260,7 +260,7 @@ def get_delivery(
     status_code=202,
     response_model=Ok[log.DeliveryRecord],
 )
-def redeliver(
+def redeliver_webhook_delivery(
     webhook_id: str, delivery_id: str, caller: CallerDep, session: SessionDep, now: ClockDep
 ) -> Ok[log.DeliveryRecord]:
     """Queue the delivery again, now."""
