@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from buzz.buzzchat import counts, events, giveaway
@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 FAQ_COOLDOWN = timedelta(seconds=30)
+VIEWERS: Table = Viewer.__table__  # type: ignore[assignment]
+COOLDOWNS: Table = FaqCooldown.__table__  # type: ignore[assignment]
 DUE_BATCH = 500
 
 
@@ -136,25 +138,19 @@ def ingest(
 def _welcome(
     session: Session, *, account: Account, settings: BotSettings, username: str, now: datetime
 ) -> None:
-    key = username.casefold()
-    seen = session.scalar(
-        select(Viewer.id).where(
-            Viewer.account_id == account.id,
-            Viewer.bot_session == settings.bot_session,
-            Viewer.username_key == key,
-        )
+    first_time = counts.insert_new(
+        session,
+        VIEWERS,
+        {
+            "account_id": account.id,
+            "bot_session": settings.bot_session,
+            "username_key": username.casefold(),
+            "first_seen_at": now,
+        },
+        keys=["account_id", "bot_session", "username_key"],
     )
-    if seen is not None:
+    if not first_time:
         return
-    session.add(
-        Viewer(
-            account_id=account.id,
-            bot_session=settings.bot_session,
-            username_key=key,
-            first_seen_at=now,
-        )
-    )
-    session.flush()
     if settings.welcome_enabled:
         plan_message(
             session,
@@ -201,13 +197,8 @@ def _answer_faq(
             },
             now=now,
         )
-        cooldown = session.get(FaqCooldown, (account.id, rule["id"]))
-        if cooldown is not None and now - cooldown.replied_at < FAQ_COOLDOWN:
+        if not _claim_cooldown(session, account_id=account.id, rule_id=rule["id"], now=now):
             return
-        if cooldown is None:
-            session.add(FaqCooldown(account_id=account.id, rule_id=rule["id"], replied_at=now))
-        else:
-            cooldown.replied_at = now
         plan_message(
             session,
             account=account,
@@ -219,6 +210,27 @@ def _answer_faq(
             rule_id=rule["id"],
         )
         return
+
+
+def _claim_cooldown(session: Session, *, account_id: str, rule_id: str, now: datetime) -> bool:
+    """Whether the rule may reply now; if so, its 30 s start now (atomically: one winner)."""
+    renewed = session.execute(
+        update(FaqCooldown)
+        .where(
+            FaqCooldown.account_id == account_id,
+            FaqCooldown.rule_id == rule_id,
+            FaqCooldown.replied_at <= now - FAQ_COOLDOWN,
+        )
+        .values(replied_at=now)
+    )
+    if getattr(renewed, "rowcount", 0):
+        return True
+    return counts.insert_new(
+        session,
+        COOLDOWNS,
+        {"account_id": account_id, "rule_id": rule_id, "replied_at": now},
+        keys=["account_id", "rule_id"],
+    )
 
 
 def _enter_giveaway(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from buzz.buzzchat.models import HourlyFaqCount, HourlyMessageCount
 
-__all__ = ["SentCount", "add_sent", "hour_of"]
+__all__ = ["SentCount", "add_sent", "hour_of", "insert_new"]
 
 MESSAGE_COUNTS: Table = HourlyMessageCount.__table__  # type: ignore[assignment]
 FAQ_COUNTS: Table = HourlyFaqCount.__table__  # type: ignore[assignment]
@@ -34,6 +35,20 @@ def add_sent(session: Session, sent: list[SentCount]) -> None:
             keywords[(account_id, hour_of(sent_at), keyword)] += 1
     _upsert(session, MESSAGE_COUNTS, "kind", kinds)
     _upsert(session, FAQ_COUNTS, "keyword", keywords)
+
+
+def insert_new(session: Session, table: Table, values: dict[str, Any], *, keys: list[str]) -> bool:
+    """Insert a row unless one with the same `keys` exists; True if this call inserted it.
+
+    Atomic on both databases (ON CONFLICT DO NOTHING), so two requests racing on the same
+    username cannot both win, nor fail with a unique violation.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = session.execute(
+        insert(table).values(values).on_conflict_do_nothing(index_elements=keys)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def _upsert(

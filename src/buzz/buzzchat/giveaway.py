@@ -6,16 +6,17 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
-from buzz.buzzchat import events
+from buzz.buzzchat import counts, events
 from buzz.buzzchat.models import Account, BotSettings, GiveawayEntry
 from buzz.web.errors import BadRequest
 
 __all__ = ["clear", "enter", "entries", "pick_winners"]
 
 _random = secrets.SystemRandom()
+ENTRIES: Table = GiveawayEntry.__table__  # type: ignore[assignment]
 
 
 def entries(session: Session, *, settings: BotSettings) -> Sequence[GiveawayEntry]:
@@ -42,24 +43,27 @@ def enter(
 ) -> tuple[GiveawayEntry, bool]:
     """The username's entry in this round, and whether it is new (raising giveaway.entry)."""
     key = username.casefold()
-    existing = session.scalar(
+    created = counts.insert_new(
+        session,
+        ENTRIES,
+        {
+            "account_id": account.id,
+            "round": settings.giveaway_round,
+            "username": username,
+            "username_key": key,
+            "entered_at": entered_at,
+        },
+        keys=["account_id", "round", "username_key"],
+    )
+    entry = session.scalars(
         select(GiveawayEntry).where(
             GiveawayEntry.account_id == account.id,
             GiveawayEntry.round == settings.giveaway_round,
             GiveawayEntry.username_key == key,
         )
-    )
-    if existing is not None:
-        return existing, False
-    entry = GiveawayEntry(
-        account_id=account.id,
-        round=settings.giveaway_round,
-        username=username,
-        username_key=key,
-        entered_at=entered_at,
-    )
-    session.add(entry)
-    session.flush()
+    ).one()
+    if not created:
+        return entry, False
     events.raise_event(
         session,
         account=account,
