@@ -4,10 +4,10 @@
     python -m bench.analytics --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
 
 Starts the real service with uvicorn (`buzz serve`), stores the messages straight into the
-database (sent over the last 60 days, the four kinds mixed, FAQ replies over 20 keywords, hourly
-rollups written as sending writes them), then times each period of the analytics and FAQ-trigger
-routes over loopback, beside two same-run references: `/healthz` (no database) and
-`/api/v1/accounts` (the same authentication and a one-row query).
+database (sent over the last 60 days, the four kinds mixed, FAQ replies over 20 keywords, the
+hourly and daily counters written as sending writes them), then times each period of the
+analytics and FAQ-trigger routes over loopback, beside two same-run references: `/healthz` (no
+database) and `/api/v1/accounts` (the same authentication and a one-row query).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ import httpx
 from sqlalchemy import insert
 from tests.serving import free_port
 
-from buzz.buzzchat.counts import hour_of
-from buzz.buzzchat.models import BotMessage, HourlyFaqCount, HourlyMessageCount
+from buzz.buzzchat import counts
+from buzz.buzzchat.models import BotMessage
 from buzz.clock import system_clock
 from buzz.db import Database
 from buzz.models import load_all_models
@@ -59,8 +59,13 @@ def store_messages(database_url: str, account_id: str, count: int, rng: random.R
     database = Database(database_url)
     now = system_clock()
     span_s = int(timedelta(days=60).total_seconds())
-    kinds: Counter[tuple[Any, str]] = Counter()
-    keywords: Counter[tuple[Any, str]] = Counter()
+    # (table, bucket column, label column) -> Counter[(bucket, label)]
+    rollups: dict[tuple[Any, str, str], Counter[tuple[Any, str]]] = {
+        (counts.HOURLY_MESSAGES, "hour", "kind"): Counter(),
+        (counts.DAILY_MESSAGES, "day", "kind"): Counter(),
+        (counts.HOURLY_FAQ, "hour", "keyword"): Counter(),
+        (counts.DAILY_FAQ, "day", "keyword"): Counter(),
+    }
     try:
         written = 0
         while written < count:
@@ -69,9 +74,11 @@ def store_messages(database_url: str, account_id: str, count: int, rng: random.R
                 sent_at = now - timedelta(seconds=rng.randrange(span_s))
                 kind = rng.choices(KINDS, WEIGHTS)[0]
                 keyword = rng.choice(KEYWORDS) if kind == "faq" else None
-                kinds[(hour_of(sent_at), kind)] += 1
-                if keyword:
-                    keywords[(hour_of(sent_at), keyword)] += 1
+                for (_, bucket, label), counter in rollups.items():
+                    floor = counts.hour_of if bucket == "hour" else counts.day_of
+                    value = kind if label == "kind" else keyword
+                    if value is not None:
+                        counter[(floor(sent_at), value)] += 1
                 rows.append(
                     {
                         "id": f"msg_bench{written + i:012d}",
@@ -91,20 +98,14 @@ def store_messages(database_url: str, account_id: str, count: int, rng: random.R
             written += len(rows)
             step(f"stored {written:,} messages")
         with database.session() as session:
-            session.execute(
-                insert(HourlyMessageCount),
-                [
-                    {"account_id": account_id, "hour": h, "kind": k, "count": n}
-                    for (h, k), n in kinds.items()
-                ],
-            )
-            session.execute(
-                insert(HourlyFaqCount),
-                [
-                    {"account_id": account_id, "hour": h, "keyword": k, "count": n}
-                    for (h, k), n in keywords.items()
-                ],
-            )
+            for (table, bucket, label), counter in rollups.items():
+                session.execute(
+                    insert(table),
+                    [
+                        {"account_id": account_id, bucket: when, label: value, "count": n}
+                        for (when, value), n in counter.items()
+                    ],
+                )
             session.commit()
     finally:
         database.dispose()

@@ -1,26 +1,22 @@
 """Analytics over sent bot messages (SPEC §3.8), fast on long histories.
 
-Sent messages are counted per hour as they are sent (`counts`). A period's figure is the sum of
-the hours wholly inside it plus an exact count of the few messages in its first, partial hour,
-so the work grows with the hours in the period, never with the messages.
+Sent messages are counted per hour and per day as they are sent (`counts`). A period's figure
+sums the days and hours wholly inside it plus an exact count of the few messages in its first,
+partial hour, so the work grows with the days in the period, never with the messages.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Table, func, select
 from sqlalchemy.orm import Session
 
-from buzz.buzzchat.counts import hour_of
-from buzz.buzzchat.models import (
-    BotMessage,
-    HourlyFaqCount,
-    HourlyMessageCount,
-    MessageKind,
-    MessageStatus,
-)
+from buzz.buzzchat import counts
+from buzz.buzzchat.models import BotMessage, MessageKind, MessageStatus
 from buzz.web.routing import CamelModel
 
 __all__ = ["Analytics", "Period", "TriggerCount", "faq_triggers", "summary"]
@@ -62,15 +58,62 @@ class TriggerCount(CamelModel):
     count: int
 
 
-def _bounds(period: Period, now: datetime) -> tuple[datetime | None, datetime | None]:
-    """(start of the period, first whole hour in it); None for all time."""
+def _ceil(moment: datetime, floor: Callable[[datetime], datetime], unit: timedelta) -> datetime:
+    floored = floor(moment)
+    return floored if floored == moment else floored + unit
+
+
+def _totals(
+    session: Session, *, account_id: str, period: Period, now: datetime, by: str
+) -> dict[str, int]:
+    """Sent messages in the period by `by` ("kind" or "keyword"), from the cheapest rows.
+
+    All time: the daily counters. Else the window [start, now] is split into the start's partial
+    hour (counted from the messages themselves, exactly), the whole hours before the first
+    whole day (hourly counters), and the days from there on (daily counters).
+    """
+    hourly, daily = (
+        (counts.HOURLY_MESSAGES, counts.DAILY_MESSAGES)
+        if by == "kind"
+        else (counts.HOURLY_FAQ, counts.DAILY_FAQ)
+    )
+    totals: dict[str, int] = {}
+
+    def add(query: Select[Any]) -> None:
+        for value, n in session.execute(query):
+            if value is not None:
+                totals[value] = totals.get(value, 0) + int(n or 0)
+
+    def summed(table: Table, column: str, since: datetime | None, until: datetime | None) -> None:
+        query = select(table.c[by], func.sum(table.c.count)).where(table.c.account_id == account_id)
+        if since is not None:
+            query = query.where(table.c[column] >= since)
+        if until is not None:
+            query = query.where(table.c[column] < until)
+        add(query.group_by(table.c[by]))
+
     if period is Period.ALL:
-        return None, None
+        summed(daily, "day", None, None)
+        return totals
     start = now - _SPANS[period]
-    first_hour = hour_of(start)
-    if first_hour < start:
-        first_hour += timedelta(hours=1)
-    return start, first_hour
+    first_hour = _ceil(start, counts.hour_of, timedelta(hours=1))
+    first_day = _ceil(start, counts.day_of, timedelta(days=1))
+    if start < first_hour:
+        column = getattr(BotMessage, by)
+        add(
+            select(column, func.count())
+            .where(
+                BotMessage.account_id == account_id,
+                BotMessage.sent_at >= start,
+                BotMessage.sent_at < first_hour,
+                BotMessage.status == MessageStatus.SENT.value,
+            )
+            .group_by(column)
+        )
+    if first_hour < first_day:
+        summed(hourly, "hour", first_hour, first_day)
+    summed(daily, "day", first_day, None)
+    return totals
 
 
 def _percent(part: int, total: int) -> float:
@@ -79,28 +122,8 @@ def _percent(part: int, total: int) -> float:
 
 def summary(session: Session, *, account_id: str, period: Period, now: datetime) -> Analytics:
     """Bot messages sent in the period, by kind, with each kind's share in percent."""
-    start, first_hour = _bounds(period, now)
     by_kind: dict[str, int] = dict.fromkeys((k.value for k in MessageKind), 0)
-    hourly = select(HourlyMessageCount.kind, func.sum(HourlyMessageCount.count)).where(
-        HourlyMessageCount.account_id == account_id
-    )
-    if first_hour is not None:
-        hourly = hourly.where(HourlyMessageCount.hour >= first_hour)
-    for kind, n in session.execute(hourly.group_by(HourlyMessageCount.kind)):
-        by_kind[kind] = by_kind.get(kind, 0) + int(n or 0)
-    if start is not None and first_hour is not None and start < first_hour:
-        partial = (
-            select(BotMessage.kind, func.count())
-            .where(
-                BotMessage.account_id == account_id,
-                BotMessage.sent_at >= start,
-                BotMessage.sent_at < first_hour,
-                BotMessage.status == MessageStatus.SENT.value,
-            )
-            .group_by(BotMessage.kind)
-        )
-        for kind, n in session.execute(partial):
-            by_kind[kind] = by_kind.get(kind, 0) + int(n)
+    by_kind.update(_totals(session, account_id=account_id, period=period, now=now, by="kind"))
     total = sum(by_kind.values())
     return Analytics(
         total_messages=total,
@@ -122,29 +145,6 @@ def faq_triggers(
     session: Session, *, account_id: str, period: Period, limit: int, now: datetime
 ) -> list[TriggerCount]:
     """The FAQ triggers that got replies in the period, most replies first, then by keyword."""
-    start, first_hour = _bounds(period, now)
-    totals: dict[str, int] = {}
-    hourly = select(HourlyFaqCount.keyword, func.sum(HourlyFaqCount.count)).where(
-        HourlyFaqCount.account_id == account_id
-    )
-    if first_hour is not None:
-        hourly = hourly.where(HourlyFaqCount.hour >= first_hour)
-    for keyword, n in session.execute(hourly.group_by(HourlyFaqCount.keyword)):
-        totals[keyword] = totals.get(keyword, 0) + int(n or 0)
-    if start is not None and first_hour is not None and start < first_hour:
-        partial = (
-            select(BotMessage.keyword, func.count())
-            .where(
-                BotMessage.account_id == account_id,
-                BotMessage.sent_at >= start,
-                BotMessage.sent_at < first_hour,
-                BotMessage.status == MessageStatus.SENT.value,
-                BotMessage.keyword.is_not(None),
-            )
-            .group_by(BotMessage.keyword)
-        )
-        for partial_keyword, n in session.execute(partial):
-            if partial_keyword is not None:
-                totals[partial_keyword] = totals.get(partial_keyword, 0) + int(n)
+    totals = _totals(session, account_id=account_id, period=period, now=now, by="keyword")
     ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
     return [TriggerCount(keyword=k, count=n) for k, n in ranked[:limit] if n > 0]

@@ -17,6 +17,8 @@ __all__ = [
     "ApiKey",
     "BotMessage",
     "BotSettings",
+    "DailyFaqCount",
+    "DailyMessageCount",
     "FaqCooldown",
     "GiveawayEntry",
     "HourlyFaqCount",
@@ -182,6 +184,32 @@ class HourlyFaqCount(Base):
         ForeignKey("bz_accounts.id", ondelete="CASCADE"), primary_key=True
     )
     hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class DailyMessageCount(Base):
+    """Sent bot messages per account, UTC day and kind (long periods read these)."""
+
+    __tablename__ = "bz_daily_message_counts"
+
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("bz_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class DailyFaqCount(Base):
+    """FAQ replies sent per account, UTC day and trigger keyword."""
+
+    __tablename__ = "bz_daily_faq_counts"
+
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("bz_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
     keyword: Mapped[str] = mapped_column(String(200), primary_key=True)
     count: Mapped[int] = mapped_column(default=0)
 

@@ -1,8 +1,8 @@
-"""BuzzChat v1: subscribers, keys, accounts, bot settings and state, webhooks.
+"""BuzzChat v1: subscribers, keys, accounts, bot settings and state, counters, webhooks.
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-23 13:45:58.499313
+Create Date: 2026-11-23 13:55:02.812280
 """
 
 from collections.abc import Sequence
@@ -205,6 +205,38 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("account_id", name=op.f("pk_bz_bot_settings")),
     )
     op.create_table(
+        "bz_daily_faq_counts",
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("day", buzz.db.UTCDateTime(), nullable=False),
+        sa.Column("keyword", sa.String(length=200), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["bz_accounts.id"],
+            name=op.f("fk_bz_daily_faq_counts_account_id_bz_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "account_id", "day", "keyword", name=op.f("pk_bz_daily_faq_counts")
+        ),
+    )
+    op.create_table(
+        "bz_daily_message_counts",
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("day", buzz.db.UTCDateTime(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["bz_accounts.id"],
+            name=op.f("fk_bz_daily_message_counts_account_id_bz_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "account_id", "day", "kind", name=op.f("pk_bz_daily_message_counts")
+        ),
+    )
+    op.create_table(
         "bz_faq_cooldowns",
         sa.Column("account_id", sa.String(length=32), nullable=False),
         sa.Column("rule_id", sa.String(length=32), nullable=False),
@@ -331,6 +363,8 @@ def downgrade() -> None:
     op.drop_table("bz_hourly_faq_counts")
     op.drop_table("bz_giveaway_entries")
     op.drop_table("bz_faq_cooldowns")
+    op.drop_table("bz_daily_message_counts")
+    op.drop_table("bz_daily_faq_counts")
     op.drop_table("bz_bot_settings")
     with op.batch_alter_table("bz_bot_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_bz_bot_messages_due")
