@@ -61,7 +61,7 @@ def test_readme_buzzchat_tour_runs_as_printed(tmp_path: Path) -> None:
             text=True,
             timeout=60,
         )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, (result.stdout, result.stderr)
     accepted, sent, picked, analytics = (
         json.loads(line) for line in result.stdout.strip().splitlines()
     )

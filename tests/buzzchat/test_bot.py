@@ -1,9 +1,9 @@
-"""SPEC §3.5: chat in, bot out — welcomes, FAQ replies, giveaway entries, timers, the message list."""
+"""SPEC §3.5: chat in, bot out — welcomes, FAQ replies, giveaway entries, timers, messages."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI

@@ -87,7 +87,12 @@ def test_entries_are_listed_oldest_first_with_count(
     chat(
         client,
         shop,
-        {"type": "message", "username": "Dan", "text": "enter", "timestamp": "2026-03-02T09:30:05Z"},
+        {
+            "type": "message",
+            "username": "Dan",
+            "text": "enter",
+            "timestamp": "2026-03-02T09:30:05Z",
+        },
     )
     assert listed(client, shop) == {
         "entries": [
@@ -130,7 +135,10 @@ def test_entries_belong_to_their_account(
     account = ok(client.post(f"{API}/accounts", json={"name": "Second"}, headers=shop.headers), 201)
     ok(
         client.post(
-            ENTRIES, json={"username": "Amy"}, headers=shop.headers, params={"account": account["id"]}
+            ENTRIES,
+            json={"username": "Amy"},
+            headers=shop.headers,
+            params={"account": account["id"]},
         ),
         201,
     )
