@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -22,6 +22,7 @@ from buzz.integrations import events as integration_events
 from buzz.integrations.callback import router as callback_router
 from buzz.integrations.deliveries import router as deliveries_router
 from buzz.integrations.routes import router as integrations_router
+from buzz.mcp import http as mcp_http
 from buzz.models import load_all_models
 from buzz.ops import housekeeping
 from buzz.ops.metrics import router as metrics_router
@@ -64,8 +65,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stack = AsyncExitStack()
         stop = asyncio.Event()
         workers: list[asyncio.Task[None]] = []
+        await stack.enter_async_context(mcp_endpoint.running())
         if settings.embedded_worker:
             dispatcher = Dispatcher(database=database, settings=settings, clock=clock)
             workers.append(asyncio.create_task(dispatcher.run(stop), name="buzz-dispatcher"))
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             stop.set()
             # The dispatcher finishes in-flight deliveries for up to 10 s, then releases the rest.
             await asyncio.gather(*workers)
+            await stack.aclose()
             database.dispose()
 
     app = FastAPI(
@@ -105,6 +109,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(deliveries_router)
     app.include_router(callback_router)
     buzzchat_routes.include(app)
+    mcp_endpoint = mcp_http.install(app)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     return app
 

@@ -21,7 +21,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from buzz.clock import ManualClock
 from buzz.testing import SeededSubscriber, deliver_due
-from tests.buzzchat.helpers import API, ok, start_bot
+from tests.buzzchat.helpers import API, chat, ok, said, start_bot
 from tests.serving import free_port
 from tests.support.https_receiver import HttpsReceiver, ReceivedRequest
 
@@ -250,6 +250,43 @@ def test_message_sent_carries_the_message(
         "sentAt": NOW,
         "accountId": shop.account_id,
     }
+
+
+def test_faq_match_and_winner_carry_their_data(
+    live_client: TestClient, shop: SeededSubscriber, receiver: HttpsReceiver, app: FastAPI
+) -> None:
+    make_hook(live_client, shop, receiver, events=["message.received", "giveaway.winner"])
+    rule = {"triggers": ["shipping"], "reply": "Free shipping over $50"}
+    settings = start_bot(live_client, shop, faqRules=[rule], welcomeEnabled=False)
+    chat(live_client, shop, said("amy", "How much is SHIPPING?"))
+    enter(live_client, shop, "ben")
+    winners = ok(live_client.post(f"{API}/giveaway/pick-winner", headers=shop.headers))
+    deliver_due(app)
+    by_type = {e["type"]: e for e in bodies(receiver)}
+    assert set(by_type) == {"message.received", "giveaway.winner"}
+    assert by_type["message.received"]["data"] == {
+        "username": "amy",
+        "text": "How much is SHIPPING?",
+        "keyword": "shipping",
+        "ruleId": settings["faqRules"][0]["id"],
+        "accountId": shop.account_id,
+    }
+    assert by_type["giveaway.winner"]["data"] == {
+        "winners": ["ben"],
+        "timestamp": winners["timestamp"],
+        "accountId": shop.account_id,
+    }
+
+
+def test_patched_url_receives_the_following_events(
+    live_client: TestClient, shop: SeededSubscriber, receiver: HttpsReceiver, app: FastAPI
+) -> None:
+    hook = make_hook(live_client, shop, receiver, path="/old")
+    moved = {"url": receiver.url("/new")}
+    ok(live_client.patch(f"{API}/webhooks/{hook['id']}", json=moved, headers=shop.headers))
+    enter(live_client, shop, "amy")
+    deliver_due(app)
+    assert only_request(receiver).path == "/new"
 
 
 def test_only_subscribed_events_are_delivered(

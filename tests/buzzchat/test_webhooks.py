@@ -400,3 +400,30 @@ def test_webhooks_are_served_at_v1_too(client: TestClient, shop: SeededSubscribe
         ok(client.get(f"/v1/webhooks/{created['id']}", headers=shop.headers))["id"]
         == (created["id"])
     )
+
+
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 501}, {"offset": -1}])
+def test_delivery_log_page_outside_its_bounds_is_refused(
+    client: TestClient, shop: SeededSubscriber, params: dict[str, int]
+) -> None:
+    hook = create(client, shop)
+    response = client.get(
+        f"{API}/webhooks/{hook['id']}/deliveries", params=params, headers=shop.headers
+    )
+    error(response, 400, "VALIDATION_ERROR")
+
+
+def test_test_to_a_private_address_is_refused_by_the_target_guard(
+    client: TestClient, shop: SeededSubscriber
+) -> None:
+    """Private targets are not allowed by default (SPEC §4.4): the test reports it, not sent."""
+    hook = create(client, shop, url="https://127.0.0.1:9/hook")
+    result = ok(client.post(f"{API}/webhooks/{hook['id']}/test", headers=shop.headers))
+    assert result["delivered"] is False
+    assert result["responseCode"] is None
+    assert result["error"]
+    [logged] = ok(client.get(f"{API}/webhooks/{hook['id']}/deliveries", headers=shop.headers))[
+        "deliveries"
+    ]
+    assert logged["eventType"] == "webhook.test"
+    assert logged["status"] == "failed"

@@ -39,6 +39,7 @@ __all__ = [
 FAILED_AUTH_PER_MINUTE = RateLimitItemPerMinute(30)
 INVALID_KEY = "The provided API key is invalid or expired"
 STATE_KEY = "buzzchat_rate_headers"
+NOT_BUSINESS = "API access is available to Business tier subscribers only"
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,20 @@ async def current_caller_briefly(request: Request, now: ClockDep) -> Caller:
         return await run_in_threadpool(check)
 
 
-def authorize(request: Request, session: Session, now: datetime) -> Caller:
+async def current_caller_briefly_without_limits(request: Request, now: datetime) -> Caller:
+    """The key's subscriber, tier-checked but not counted (MCP protocol messages: the tools'
+    own API calls are counted)."""
+    database: Database = request.app.state.database
+    async with database.request_gate():
+
+        def check() -> Caller:
+            with database.session() as session:
+                return authorize(request, session, now, count=False)
+
+        return await run_in_threadpool(check)
+
+
+def authorize(request: Request, session: Session, now: datetime, *, count: bool = True) -> Caller:
     """Authenticate, count and tier-check one request (see the module's docstring)."""
     limiter: RateLimiter = request.app.state.rate_limiter
     settings: Settings = request.app.state.settings
@@ -106,6 +120,10 @@ def authorize(request: Request, session: Session, now: datetime) -> Caller:
         limiter.record(failures_key, FAILED_AUTH_PER_MINUTE)
         raise Unauthorized(INVALID_KEY)
     session.commit()  # keeps last_used_at, whatever the route does next
+    if not count:
+        if subscriber.tier != Tier.BUSINESS.value:
+            raise Forbidden(NOT_BUSINESS)
+        return Caller(subscriber=subscriber)
     decision = limiter.check(
         f"buzzchat:subscriber:{subscriber.id}",
         RateLimitItemPerMinute(settings.rate_limit_per_minute),
@@ -116,7 +134,7 @@ def authorize(request: Request, session: Session, now: datetime) -> Caller:
     if not decision.allowed:
         raise _too_many(decision, "Too many requests; see Retry-After")
     if subscriber.tier != Tier.BUSINESS.value:
-        raise Forbidden("API access is available to Business tier subscribers only")
+        raise Forbidden(NOT_BUSINESS)
     return Caller(subscriber=subscriber)
 
 

@@ -40,8 +40,8 @@ _CODES = {
 
 
 def is_buzzchat_path(path: str) -> bool:
-    """`/api/v1/...` and its alias `/v1/...`, but not Buzz's `/v1/buzz/...`."""
-    if path == "/api/v1" or path.startswith("/api/v1/"):
+    """`/api/v1/...`, its alias `/v1/...` (but not Buzz's `/v1/buzz/...`) and `/mcp`."""
+    if path == "/api/v1" or path.startswith("/api/v1/") or path == "/mcp":
         return True
     if path.startswith("/v1/buzz/") or path == "/v1/buzz":
         return False
