@@ -255,22 +255,23 @@ def _enter_giveaway(
 
 def run_due(session: Session, *, now: datetime, limit: int = DUE_BATCH) -> list[SentMessage]:
     """Post every due timer and send every due message (up to `limit` of each), once."""
-    _fire_timers(session, now=now, limit=limit)
+    posted = _fire_timers(session, now=now, limit=limit)
     due = session.execute(
         select(BotMessage, Account)
         .join(Account, Account.id == BotMessage.account_id)
         .where(BotMessage.status == MessageStatus.SCHEDULED.value, BotMessage.send_at <= now)
-        .order_by(BotMessage.send_at, BotMessage.id)
+        .order_by(BotMessage.send_at, BotMessage.seq)
         .limit(limit)
         .with_for_update(of=BotMessage, skip_locked=True)
     ).all()
     pairs = [(message, account) for message, account in due]
     if pairs:
         _mark_sent(session, pairs, now=now)
-    return [SentMessage(m.id, m.account_id, m.kind, m.text, now) for m, _ in pairs]
+    sent = [*posted, *(message for message, _ in pairs)]
+    return [SentMessage(m.id, m.account_id, m.kind, m.text, now) for m in sent]
 
 
-def _fire_timers(session: Session, *, now: datetime, limit: int) -> None:
+def _fire_timers(session: Session, *, now: datetime, limit: int) -> list[BotMessage]:
     due = session.execute(
         select(TimerState, BotSettings, Account)
         .join(BotSettings, BotSettings.account_id == TimerState.account_id)
@@ -280,6 +281,7 @@ def _fire_timers(session: Session, *, now: datetime, limit: int) -> None:
         .limit(limit)
         .with_for_update(of=TimerState, skip_locked=True)
     ).all()
+    posted: list[BotMessage] = []
     for state, settings, account in due:
         timer = next((t for t in settings.timer_messages if t["id"] == state.timer_id), None)
         if timer is None or not (
@@ -288,15 +290,18 @@ def _fire_timers(session: Session, *, now: datetime, limit: int) -> None:
             session.delete(state)
             continue
         interval = timedelta(minutes=int(timer["intervalMinutes"]))
-        plan_message(
-            session,
-            account=account,
-            kind=MessageKind.TIMER,
-            text=timer["message"],
-            send_at=now,
-            now=now,
+        posted.append(
+            plan_message(
+                session,
+                account=account,
+                kind=MessageKind.TIMER,
+                text=timer["message"],
+                send_at=now,
+                now=now,
+            )
         )
         # Keep the timer's rhythm; after an outage, post once and start again from now.
         following = state.next_at + interval
         state.next_at = following if following > now else now + interval
     session.flush()
+    return posted

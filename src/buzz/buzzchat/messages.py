@@ -66,5 +66,5 @@ def list_messages(
                 (BotMessage.status == MessageStatus.SCHEDULED.value) & (BotMessage.send_at > since),
             )
         )
-    query = query.order_by(BotMessage.send_at, BotMessage.created_at, BotMessage.id)
+    query = query.order_by(BotMessage.send_at, BotMessage.seq)
     return session.scalars(query.limit(limit).offset(offset)).all()

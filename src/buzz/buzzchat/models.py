@@ -149,7 +149,9 @@ class BotMessage(Base):
         Index("ix_bz_bot_messages_account_created", "account_id", "created_at"),
     )
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Creation order: messages due at the same moment go out (and are listed) in this order.
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("bz_accounts.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)

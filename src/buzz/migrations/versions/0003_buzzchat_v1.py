@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-23 13:55:02.812280
+Create Date: 2026-11-23 14:01:02.800104
 """
 
 from collections.abc import Sequence
@@ -141,6 +141,12 @@ def upgrade() -> None:
 
     op.create_table(
         "bz_bot_messages",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("account_id", sa.String(length=32), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
@@ -157,7 +163,8 @@ def upgrade() -> None:
             name=op.f("fk_bz_bot_messages_account_id_bz_accounts"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_bz_bot_messages")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_bz_bot_messages")),
+        sa.UniqueConstraint("id", name=op.f("uq_bz_bot_messages_id")),
     )
     with op.batch_alter_table("bz_bot_messages", schema=None) as batch_op:
         batch_op.create_index(
