@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from buzz.clock import ManualClock
 from buzz.testing import SeededSubscriber
 from tests.buzzchat.helpers import API, error, ok, settings_patch
 
@@ -51,14 +52,18 @@ def active_ids(client: TestClient, shop: SeededSubscriber) -> list[str]:
 def test_a_new_subscriber_has_one_active_account(
     client: TestClient, shop: SeededSubscriber
 ) -> None:
-    assert accounts(client, shop) == [{"id": shop.account_id, "name": "Sunny Shop", "isActive": True}]
+    assert accounts(client, shop) == [
+        {"id": shop.account_id, "name": "Sunny Shop", "isActive": True}
+    ]
     assert shop.account_id.startswith("acc_")
 
 
 def test_created_account_is_inactive_and_listed_oldest_first(
-    client: TestClient, shop: SeededSubscriber
+    client: TestClient, shop: SeededSubscriber, clock: ManualClock
 ) -> None:
+    clock.advance(seconds=1)
     second = create(client, shop, "Evening stream")
+    clock.advance(seconds=1)
     third = create(client, shop, "Weekend stream")
     assert set(second) == {"id", "name", "isActive"}
     assert second["id"].startswith("acc_")
@@ -145,9 +150,20 @@ def test_switch_to_unknown_account_is_404(client: TestClient, shop: SeededSubscr
 
 
 def test_switch_without_account_id_is_400(client: TestClient, shop: SeededSubscriber) -> None:
-    for body in ({}, {"accountId": ""}, {"accountId": None}, {"account_id": shop.account_id}):
+    for body in ({}, {"accountId": ""}, {"accountId": None}, {"accountId": 5}):
         response = client.post(f"{API}/accounts/switch", json=body, headers=shop.headers)
         error(response, 400, "VALIDATION_ERROR")
+
+
+def test_snake_case_body_field_is_an_unknown_field(
+    client: TestClient, shop: SeededSubscriber
+) -> None:
+    second = create(client, shop, "Second")
+    response = client.post(
+        f"{API}/accounts/switch", json={"account_id": second["id"]}, headers=shop.headers
+    )
+    error(response, 400, "VALIDATION_ERROR")
+    assert active_ids(client, shop) == [shop.account_id]
 
 
 def test_routes_without_account_param_use_the_active_account(
@@ -158,7 +174,9 @@ def test_routes_without_account_param_use_the_active_account(
     settings_patch(client, shop, welcomeMessage="Hi from second, {username}")
     seen = ok(client.get(f"{API}/settings", params={"account": second["id"]}, headers=shop.headers))
     assert seen["welcomeMessage"] == "Hi from second, {username}"
-    first = ok(client.get(f"{API}/settings", params={"account": shop.account_id}, headers=shop.headers))
+    first = ok(
+        client.get(f"{API}/settings", params={"account": shop.account_id}, headers=shop.headers)
+    )
     assert first["welcomeMessage"] == DEFAULT_SETTINGS["welcomeMessage"]
 
 

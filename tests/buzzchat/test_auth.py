@@ -39,8 +39,7 @@ def api_routes() -> list[tuple[str, str]]:
         found = {
             (method, route.path)
             for route in _flat_routes(app.routes)
-            if isinstance(getattr(route, "path", None), str)
-            and route.path.startswith(f"{API}/")
+            if isinstance(getattr(route, "path", None), str) and route.path.startswith(f"{API}/")
             for method in (getattr(route, "methods", None) or ())
             if method != "HEAD"
         }
@@ -139,7 +138,11 @@ def test_empty_api_key_query_parameter_is_401(client: TestClient) -> None:
 
 def test_revoked_key_is_401(client: TestClient, shop: SeededSubscriber) -> None:
     spare = ok(client.post(f"{API}/keys", json={"name": "spare"}, headers=shop.headers), 201)
-    ok(client.delete(f"{API}/keys/{shop.key_id}", headers={"Authorization": f"Bearer {spare['key']}"}))
+    ok(
+        client.delete(
+            f"{API}/keys/{shop.key_id}", headers={"Authorization": f"Bearer {spare['key']}"}
+        )
+    )
     for response in (
         client.get(f"{API}/settings", headers=shop.headers),
         client.get(f"{API}/settings", params={"api_key": shop.key}),
@@ -281,7 +284,12 @@ def test_other_subscribers_settings_and_entries_are_invisible(
     client: TestClient, shop: SeededSubscriber, other_shop: SeededSubscriber
 ) -> None:
     settings_patch(client, other_shop, botActive=True, welcomeMessage="Rivals rule, {username}")
-    ok(client.post(f"{API}/giveaway/entries", json={"username": "amy"}, headers=other_shop.headers), 201)
+    ok(
+        client.post(
+            f"{API}/giveaway/entries", json={"username": "amy"}, headers=other_shop.headers
+        ),
+        201,
+    )
     chat(client, other_shop, {"type": "join", "username": "bea"})
 
     mine = ok(client.get(f"{API}/settings", headers=shop.headers))

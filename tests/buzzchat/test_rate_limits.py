@@ -79,9 +79,7 @@ def test_forbidden_tier_responses_carry_the_headers(
     assert response.headers["x-ratelimit-remaining"] == "59"
 
 
-def test_sixty_first_request_in_a_minute_is_429(
-    client: TestClient, shop: SeededSubscriber
-) -> None:
+def test_sixty_first_request_in_a_minute_is_429(client: TestClient, shop: SeededSubscriber) -> None:
     use_up(client, shop, 60)
     response = client.get(f"{API}/accounts", headers=shop.headers)
     error(response, 429, "RATE_LIMIT_EXCEEDED")

@@ -23,7 +23,7 @@ def plan_later(app: FastAPI, shop: SeededSubscriber, count: int, *, seconds: int
     """`count` API messages due `seconds` from now, written straight through the service."""
     now = app.state.clock()
     with app.state.database.session() as session:
-        account = session.get(Account, shop.account_id)
+        account = session.scalar(select(Account).where(Account.id == shop.account_id))
         assert account is not None
         for n in range(count):
             bot.plan_message(

@@ -530,7 +530,8 @@ def test_test_delivers_a_signed_webhook_test_event_now(
     assert result["responseCode"] == 200
     assert isinstance(result["responseTime"], int)
     assert result["responseTime"] >= 0
-    assert result.get("error") is None
+    assert set(result) == {"delivered", "responseCode", "responseTime", "error"}
+    assert result["error"] is None
     request = only_request(receiver)
     event = json.loads(request.body)
     assert event["type"] == "webhook.test"

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
 
+from buzz.clock import ManualClock
 from buzz.testing import SeededSubscriber
 from tests.buzzchat.helpers import API, error, ok
 
@@ -170,9 +171,10 @@ def test_ten_webhooks_are_allowed_and_the_eleventh_is_refused(
 
 
 def test_list_shows_the_subscribers_webhooks_oldest_first_without_secrets(
-    client: TestClient, shop: SeededSubscriber, other_shop: SeededSubscriber
+    client: TestClient, shop: SeededSubscriber, other_shop: SeededSubscriber, clock: ManualClock
 ) -> None:
     first = create(client, shop, url=f"{HOOK_URL}/1")
+    clock.advance(seconds=1)
     second = create(client, shop, url=f"{HOOK_URL}/2", events=["bot.started"])
     create(client, other_shop)
     hooks = listed(client, shop)

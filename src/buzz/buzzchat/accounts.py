@@ -80,17 +80,13 @@ def create_account(
 
 def list_accounts(session: Session, *, subscriber_id: str) -> Sequence[Account]:
     """The subscriber's accounts, oldest first."""
-    query = (
-        select(Account)
-        .where(Account.subscriber_id == subscriber_id)
-        .order_by(Account.created_at, Account.id)
-    )
+    query = select(Account).where(Account.subscriber_id == subscriber_id).order_by(Account.seq)
     return session.scalars(query).all()
 
 
 def get_account(session: Session, *, subscriber_id: str, account_id: str) -> Account:
     """One of the subscriber's accounts; 404 "Account not found" otherwise."""
-    account = session.get(Account, account_id)
+    account = session.scalar(select(Account).where(Account.id == account_id))
     if account is None or account.subscriber_id != subscriber_id:
         raise NotFound(ACCOUNT_NOT_FOUND)
     return account

@@ -99,7 +99,10 @@ def insert_new(session: Session, table: Table, values: dict[str, Any], *, keys: 
     username cannot both win, nor fail with a unique violation.
     """
     statement = (
-        _insert_of(session)(table).values(values).on_conflict_do_nothing(index_elements=keys)
+        _insert_of(session)(table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=keys)
+        .returning(table.c[keys[0]])
     )
-    result = session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    # A row comes back only when this statement inserted one (rowcount is not reliable here).
+    return session.execute(statement).first() is not None

@@ -60,14 +60,14 @@ def list_keys(session: Session, *, subscriber_id: str) -> Sequence[ApiKey]:
     query = (
         select(ApiKey)
         .where(ApiKey.subscriber_id == subscriber_id, ApiKey.revoked_at.is_(None))
-        .order_by(ApiKey.created_at, ApiKey.id)
+        .order_by(ApiKey.seq)
     )
     return session.scalars(query).all()
 
 
 def revoke_key(session: Session, *, subscriber_id: str, key_id: str, now: datetime) -> None:
     """Revoke one of the subscriber's live keys; it is refused from now on."""
-    key = session.get(ApiKey, key_id)
+    key = session.scalar(select(ApiKey).where(ApiKey.id == key_id))
     if key is None or key.subscriber_id != subscriber_id or key.revoked_at is not None:
         raise NotFound("API key not found")
     key.revoked_at = now

@@ -75,7 +75,9 @@ class ApiKey(Base):
 
     __tablename__ = "bz_api_keys"
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Creation order, for listings (ids are random).
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
     subscriber_id: Mapped[str] = mapped_column(
         ForeignKey("bz_subscribers.id", ondelete="CASCADE"), index=True
     )
@@ -92,7 +94,9 @@ class Account(Base):
 
     __tablename__ = "bz_accounts"
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Creation order, for listings (ids are random).
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
     subscriber_id: Mapped[str] = mapped_column(
         ForeignKey("bz_subscribers.id", ondelete="CASCADE"), index=True
     )
@@ -275,7 +279,9 @@ class Webhook(Base):
 
     __tablename__ = "bz_webhooks"
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Creation order, for listings (ids are random).
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
     subscriber_id: Mapped[str] = mapped_column(
         ForeignKey("bz_subscribers.id", ondelete="CASCADE"), index=True
     )

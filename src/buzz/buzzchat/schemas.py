@@ -36,7 +36,10 @@ class Done(BaseModel):
 class Strict(CamelModel):
     """A request body: unknown fields and explicit nulls are refused, as Stripe does."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Only the camelCase names: `bot_active` in a body is an unknown field, not an alias.
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=False, validate_by_name=False, validate_by_alias=True
+    )
 
     @model_validator(mode="after")
     def _no_nulls(self) -> Any:

@@ -68,14 +68,14 @@ def list_webhooks(session: Session, *, subscriber_id: str) -> Sequence[tuple[Web
         select(Webhook, Target)
         .join(Target, Target.id == Webhook.target_id)
         .where(Webhook.subscriber_id == subscriber_id)
-        .order_by(Webhook.created_at, Webhook.id)
+        .order_by(Webhook.seq)
     )
     return [(w, t) for w, t in session.execute(query).all()]
 
 
 def get_webhook(session: Session, *, subscriber_id: str, webhook_id: str) -> tuple[Webhook, Target]:
     """One of the subscriber's webhooks; 404 otherwise."""
-    webhook = session.get(Webhook, webhook_id)
+    webhook = session.scalar(select(Webhook).where(Webhook.id == webhook_id))
     if webhook is None or webhook.subscriber_id != subscriber_id:
         raise NotFound("Webhook not found")
     target = session.get(Target, webhook.target_id)

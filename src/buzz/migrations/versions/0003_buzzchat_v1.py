@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-23 14:01:02.800104
+Create Date: 2026-11-23 14:06:11.695617
 """
 
 from collections.abc import Sequence
@@ -30,6 +30,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "bz_accounts",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("subscriber_id", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=50), nullable=False),
@@ -41,7 +47,8 @@ def upgrade() -> None:
             name=op.f("fk_bz_accounts_subscriber_id_bz_subscribers"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_bz_accounts")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_bz_accounts")),
+        sa.UniqueConstraint("id", name=op.f("uq_bz_accounts_id")),
     )
     with op.batch_alter_table("bz_accounts", schema=None) as batch_op:
         batch_op.create_index(
@@ -50,6 +57,12 @@ def upgrade() -> None:
 
     op.create_table(
         "bz_api_keys",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("subscriber_id", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
@@ -64,7 +77,8 @@ def upgrade() -> None:
             name=op.f("fk_bz_api_keys_subscriber_id_bz_subscribers"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_bz_api_keys")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_bz_api_keys")),
+        sa.UniqueConstraint("id", name=op.f("uq_bz_api_keys_id")),
         sa.UniqueConstraint("key_hash", name=op.f("uq_bz_api_keys_key_hash")),
     )
     with op.batch_alter_table("bz_api_keys", schema=None) as batch_op:
@@ -108,6 +122,12 @@ def upgrade() -> None:
 
     op.create_table(
         "bz_webhooks",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("subscriber_id", sa.String(length=32), nullable=False),
         sa.Column("target_id", sa.String(length=36), nullable=False),
@@ -131,7 +151,8 @@ def upgrade() -> None:
             name=op.f("fk_bz_webhooks_target_id_delivery_targets"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_bz_webhooks")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_bz_webhooks")),
+        sa.UniqueConstraint("id", name=op.f("uq_bz_webhooks_id")),
         sa.UniqueConstraint("target_id", name=op.f("uq_bz_webhooks_target_id")),
     )
     with op.batch_alter_table("bz_webhooks", schema=None) as batch_op:
