@@ -18,7 +18,7 @@ from buzz.models import load_all_models
 from buzz.settings import Settings
 from buzz.testing import SeededSubscriber, seed_subscriber
 from tests.buzzchat.helpers import API, error, ok
-from tests.conftest import app_for
+from tests.conftest import ON_POSTGRES, app_for
 
 RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
 
@@ -181,11 +181,13 @@ def test_failed_authentications_are_counted_per_address(
 def test_two_apps_on_redis_share_the_limit(
     settings: Settings, clock: ManualClock, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
-    load_all_models()
-    database = Database(url)
-    database.upgrade()
-    database.dispose()
+    # Two apps on one database: a file on SQLite (memory is private), the suite's PostgreSQL.
+    url = settings.database_url if ON_POSTGRES else f"sqlite:///{tmp_path / 'shared.db'}"
+    if not ON_POSTGRES:
+        load_all_models()
+        database = Database(url)
+        database.upgrade()
+        database.dispose()
     shared = settings.model_copy(
         update={
             "database_url": url,
