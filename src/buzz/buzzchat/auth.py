@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from limits import RateLimitItemPerDay, RateLimitItemPerMinute
 from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
@@ -75,7 +76,18 @@ def _too_many(decision: Decision, message: str) -> TooManyRequests:
     return TooManyRequests(message, headers={"Retry-After": str(decision.retry_after)})
 
 
-def current_caller(request: Request, session: SessionDep, now: ClockDep) -> Caller:
+# For the OpenAPI document only ("Authorize" in /docs); `authorize` reads the request itself.
+_BEARER = HTTPBearer(auto_error=False, scheme_name="apiKeyBearer", bearerFormat="bz_live_…")
+_QUERY_KEY = APIKeyQuery(name="api_key", auto_error=False, scheme_name="apiKeyQuery")
+
+
+def current_caller(
+    request: Request,
+    session: SessionDep,
+    now: ClockDep,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
+    _query: Annotated[str | None, Security(_QUERY_KEY)] = None,
+) -> Caller:
     """The business-tier subscriber whose API key came with the request, within its limits."""
     return authorize(request, session, now)
 
