@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AbstractAsyncContextManager, contextmanager, nullcontext
+from contextlib import AbstractAsyncContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -202,21 +203,23 @@ class Database:
         # Requests hold a pooled connection across several thread-pool hops. Were more of them
         # to hold sessions than there are threads or connections, holders would wait for
         # threads that waiters hold: a deadlock. So they queue here, in the event loop.
-        if is_memory_sqlite(self.url):
-            self.request_sessions = 0  # tests: one shared connection, requests one at a time
-        elif self.url.get_backend_name() == "sqlite":
-            self.request_sessions = 1  # one connection per process (see make_engine)
+        if self.url.get_backend_name() == "sqlite":
+            # One connection per process (see make_engine); in memory, one shared by everything.
+            self.request_sessions = 1
         else:
             self.request_sessions = REQUEST_SESSIONS
-        self._gate: asyncio.Semaphore | None = None
+        # One gate per event loop: `TestClient` may run each request in a loop of its own.
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def request_gate(self) -> AbstractAsyncContextManager[object]:
         """Held by a request for as long as it has a session."""
-        if not self.request_sessions:
-            return nullcontext()
-        if self._gate is None:
-            self._gate = asyncio.Semaphore(self.request_sessions)
-        return self._gate
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = asyncio.Semaphore(self.request_sessions)
+        return gate
 
     def session(self) -> Session:
         """A new session; the caller commits (services never do)."""

@@ -58,10 +58,24 @@ class McpEndpoint:
             if self._inner is None:
                 raise ApiError("The MCP endpoint is not running", status=503)
             await current_caller_briefly_without_limits(request, self.app.state.clock())
+            if scope["method"] != "POST":
+                # Stateless: no stream to resume (GET) and no session to end (DELETE).
+                raise ApiError(
+                    "The MCP endpoint takes POST only", status=405, headers={"Allow": "POST"}
+                )
         except ApiError as error:
             await error_response(self.app, scope["path"], error, request)(scope, receive, send)
             return
-        await self._inner(scope, receive, send)
+        await self._inner(_with_bearer(scope, request), receive, send)
+
+
+def _with_bearer(scope: Scope, request: Request) -> Scope:
+    """The scope, with a `?api_key=` key also sent as `Authorization` (the tools forward that)."""
+    key = request.query_params.get("api_key")
+    if key is None or "authorization" in request.headers:
+        return scope
+    headers = [*scope["headers"], (b"authorization", f"Bearer {key}".encode("latin-1"))]
+    return {**scope, "headers": headers}
 
 
 def install(app: FastAPI) -> McpEndpoint:

@@ -8,7 +8,7 @@ validation as any other client. An API error becomes a tool error carrying its c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import httpx
 from mcp.server.mcpserver import Context, MCPServer
@@ -66,9 +66,6 @@ class RestApi:
         return body.get("data", body)
 
 
-Period = Literal["day", "week", "month", "all"]
-
-
 def build_server(api: RestApi) -> MCPServer:
     """An MCP server whose six tools call the API through `api`."""
     server: MCPServer = MCPServer(name="buzzchat", instructions=INSTRUCTIONS)
@@ -92,7 +89,7 @@ def build_server(api: RestApi) -> MCPServer:
     async def get_analytics(
         ctx: Context,
         period: Annotated[
-            Period | None, Field(description="day, week (default), month or all.")
+            str | None, Field(description="day, week (the default), month or all.")
         ] = None,
         account: Annotated[
             str | None, Field(description="Account id; the active one if omitted.")
@@ -112,9 +109,8 @@ def build_server(api: RestApi) -> MCPServer:
         ] = None,
     ) -> dict[str, Any]:
         """Pick giveaway winners at random among entries that have not won this round."""
-        result: dict[str, Any] = await api.call(
-            ctx, "POST", "/giveaway/pick-winner", json={"count": count or 1}
-        )
+        body = {"count": count} if count is not None else None
+        result: dict[str, Any] = await api.call(ctx, "POST", "/giveaway/pick-winner", json=body)
         return result
 
     @server.tool(name="buzzchat_toggle_bot")
