@@ -1,4 +1,4 @@
-"""The README's curl tour works as printed, against a real `buzz serve`."""
+"""The README's curl tours work as printed, against a real `buzz serve`."""
 
 from __future__ import annotations
 
@@ -8,24 +8,27 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.serving import buzz_serve
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="the tours use curl")
 
 
-def tour_script() -> str:
-    match = re.search(r"```bash tour\n(.*?)```", README.read_text(), re.DOTALL)
-    assert match, "README has no ```bash tour block"
+def block(tag: str) -> str:
+    """The README's ```bash <tag> block."""
+    match = re.search(rf"```bash {re.escape(tag)}\n(.*?)```", README.read_text(), re.DOTALL)
+    assert match, f"README has no ```bash {tag} block"
     return match.group(1)
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="the tour is written for curl")
-def test_readme_tour_runs_as_printed(tmp_path: Path) -> None:
+def run_block(tmp_path: Path, tag: str) -> list[Any]:
+    """Run the block against a fresh `buzz serve`; the JSON it printed, one value a line."""
     with buzz_serve(tmp_path) as server:
-        script = tour_script().replace("http://127.0.0.1:8000", server.base_url)
+        script = block(tag).replace("http://127.0.0.1:8000", server.base_url)
         bin_dir = str(Path(sys.executable).parent)
         env = {**server.env, "PATH": f"{bin_dir}:{server.env.get('PATH', '')}"}
         result = subprocess.run(  # noqa: S603
@@ -35,36 +38,21 @@ def test_readme_tour_runs_as_printed(tmp_path: Path) -> None:
             text=True,
             timeout=60,
         )
-    assert result.returncode == 0, result.stderr
-    created, listed = (json.loads(line) for line in result.stdout.strip().splitlines())
+    assert result.returncode == 0, (result.stdout, result.stderr, server.stderr[-4000:])
+    return [json.loads(line) for line in result.stdout.strip().splitlines()]
+
+
+@needs_curl
+def test_readme_tour_runs_as_printed(tmp_path: Path) -> None:
+    created, listed = run_block(tmp_path, "tour")
     assert created["eventType"] == "SLASH_COMMAND"
     assert created["slashCommand"] == "close"
     assert listed == {"subscriptions": [created]}
 
 
-def buzzchat_script() -> str:
-    match = re.search(r"```bash buzzchat-tour\n(.*?)```", README.read_text(), re.DOTALL)
-    assert match, "README has no ```bash buzzchat-tour block"
-    return match.group(1)
-
-
-@pytest.mark.skipif(shutil.which("curl") is None, reason="the tour is written for curl")
+@needs_curl
 def test_readme_buzzchat_tour_runs_as_printed(tmp_path: Path) -> None:
-    with buzz_serve(tmp_path) as server:
-        script = buzzchat_script().replace("http://127.0.0.1:8000", server.base_url)
-        bin_dir = str(Path(sys.executable).parent)
-        env = {**server.env, "PATH": f"{bin_dir}:{server.env.get('PATH', '')}"}
-        result = subprocess.run(  # noqa: S603
-            ["bash", "-euo", "pipefail", "-c", script],  # noqa: S607
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    assert result.returncode == 0, (result.stdout, result.stderr)
-    accepted, sent, picked, analytics = (
-        json.loads(line) for line in result.stdout.strip().splitlines()
-    )
+    accepted, sent, picked, analytics = run_block(tmp_path, "buzzchat-tour")
     assert accepted == {"success": True, "data": {"accepted": 1, "botActive": True}}
     assert sent["success"] is True
     assert sent["data"]["messageId"].startswith("msg_")

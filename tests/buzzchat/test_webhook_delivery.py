@@ -23,22 +23,11 @@ from buzz.clock import ManualClock
 from buzz.testing import SeededSubscriber, deliver_due
 from tests.buzzchat.helpers import API, chat, ok, said, start_bot
 from tests.serving import free_port
+from tests.support.delivery_log import ATTEMPT_FIELDS, RECORD_FIELDS
 from tests.support.https_receiver import HttpsReceiver, ReceivedRequest
 
 SEED = Path(__file__).parent / "seed"
 NOW = "2026-03-02T09:30:00Z"  # the `clock` fixture's time
-RECORD_FIELDS = {
-    "id",
-    "eventId",
-    "eventType",
-    "status",
-    "attempts",
-    "lastResponseCode",
-    "lastError",
-    "nextAttemptAt",
-    "createdAt",
-}
-ATTEMPT_FIELDS = {"at", "responseCode", "durationMs", "error", "responseBody"}
 needs_node = pytest.mark.skipif(
     shutil.which("node") is None,
     reason="`node` is not on PATH: the seed's verifyWebhookSignature is JavaScript",

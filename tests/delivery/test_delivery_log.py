@@ -19,20 +19,8 @@ from tests.integrations.helpers import (
     make_integration,
     make_subscription,
 )
+from tests.support.delivery_log import ATTEMPT_FIELDS, RECORD_FIELDS
 from tests.support.https_receiver import HttpsReceiver
-
-RECORD_FIELDS = {
-    "id",
-    "eventId",
-    "eventType",
-    "status",
-    "attempts",
-    "lastResponseCode",
-    "lastError",
-    "nextAttemptAt",
-    "createdAt",
-}
-ATTEMPT_FIELDS = {"at", "responseCode", "durationMs", "error", "responseBody"}
 
 
 def at(value: str | None) -> datetime | None:
