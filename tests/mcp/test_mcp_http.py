@@ -9,6 +9,7 @@ as plain HTTP, since they are BuzzChat error envelopes, not MCP messages.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -387,3 +388,21 @@ def test_a_real_server_serves_mcp_to_the_sdk_client(live_key: tuple[str, str]) -
         anyio.run(main)
     except BaseExceptionGroup as group:
         raise first_leaf(group) from None
+
+
+def test_building_the_app_leaves_the_logging_setup_alone(settings: Settings) -> None:
+    # The SDK calls logging.basicConfig, which acts only on a root logger without handlers:
+    # take pytest's away for the moment, as an integrator's unconfigured process would be.
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    for handler in saved[0]:
+        root.removeHandler(handler)
+    try:
+        with app_for(settings, ManualClock()):
+            assert (root.handlers, root.level) == ([], saved[1])
+    finally:
+        for handler in root.handlers[:]:
+            root.removeHandler(handler)
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])

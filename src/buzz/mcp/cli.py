@@ -8,6 +8,7 @@ Also read from `BUZZCHAT_API_KEY` and `BUZZCHAT_BASE_URL` (default `http://127.0
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -45,6 +46,10 @@ def main(argv: list[str] | None = None) -> None:
             "buzzchat-mcp: an API key is required: --api-key or BUZZCHAT_API_KEY", file=sys.stderr
         )
         sys.exit(2)
+    # stdout carries the protocol: warnings and errors go to stderr.
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="buzzchat-mcp: %(message)s"
+    )
     anyio.run(_serve, args.api_key, args.base_url)
 
 

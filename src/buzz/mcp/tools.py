@@ -7,7 +7,8 @@ validation as any other client. An API error becomes a tool error carrying its c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import httpx
@@ -66,9 +67,22 @@ class RestApi:
         return body.get("data", body)
 
 
+def _quietly(make: Callable[[], MCPServer]) -> MCPServer:
+    """Build the server, undoing the SDK's `logging.basicConfig`: logging is the app's to set."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        return make()
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
+
+
 def build_server(api: RestApi) -> MCPServer:
     """An MCP server whose six tools call the API through `api`."""
-    server: MCPServer = MCPServer(name="buzzchat", instructions=INSTRUCTIONS)
+    server: MCPServer = _quietly(lambda: MCPServer(name="buzzchat", instructions=INSTRUCTIONS))
 
     @server.tool(name="buzzchat_send_message")
     async def send_message(
