@@ -262,3 +262,34 @@ def test_failed_call_does_not_use_up_the_key(client: TestClient, shop: SeededSub
     start_bot(client, shop)
     sent = ok(send(client, shop, {"message": "Hi"}, key="early"))
     assert [m["id"] for m in bot_messages(client, shop)] == [sent["messageId"]]
+
+
+@pytest.mark.parametrize("key", ["x" * 256, "tab\there"])
+def test_malformed_idempotency_key_is_400_and_nothing_is_sent(
+    client: TestClient, shop: SeededSubscriber, key: str
+) -> None:
+    start_bot(client, shop)
+    message = error(send(client, shop, {"message": "Hi"}, key=key), 400, "VALIDATION_ERROR")
+    assert "Idempotency-Key" in message
+    assert bot_messages(client, shop) == []
+
+
+def test_a_key_of_255_characters_is_accepted(client: TestClient, shop: SeededSubscriber) -> None:
+    start_bot(client, shop)
+    first = ok(send(client, shop, {"message": "Hi"}, key="k" * 255))
+    assert ok(send(client, shop, {"message": "Hi"}, key="k" * 255)) == first
+
+
+def test_same_key_for_another_account_is_400(client: TestClient, shop: SeededSubscriber) -> None:
+    start_bot(client, shop)
+    other = ok(client.post(f"{API}/accounts", json={"name": "Second"}, headers=shop.headers), 201)
+    settings_patch(client, shop, account=other["id"], botActive=True)
+    ok(send(client, shop, {"message": "Hi"}, key="per-account"))
+    error(
+        send(client, shop, {"message": "Hi"}, key="per-account", account=other["id"]),
+        400,
+        "VALIDATION_ERROR",
+    )
+    assert bot_messages(client, shop) != []
+    data = ok(client.get(f"{API}/messages", headers=shop.headers, params={"account": other["id"]}))
+    assert data["messages"] == []
