@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from buzz.buzzchat.models import IdempotencyRecord
 from buzz.web.errors import BadRequest
 
-__all__ = ["KEY_TTL", "MAX_KEY_CHARS", "fingerprint", "remember", "replay"]
+__all__ = ["KEY_TTL", "MAX_KEY_CHARS", "check_key", "fingerprint", "once", "remember", "replay"]
 
 KEY_TTL = timedelta(hours=24)
 MAX_KEY_CHARS = 255
@@ -84,3 +86,39 @@ def remember(
         )
     )
     session.flush()
+
+
+def once(
+    session: Session,
+    *,
+    subscriber_id: str,
+    key: str,
+    fingerprint: str,
+    now: datetime,
+    act: Callable[[], dict[str, Any]],
+) -> dict[str, Any]:
+    """`act()`'s result, committed with the key; or the result stored under the key already."""
+    stored = replay(session, subscriber_id=subscriber_id, key=key, fingerprint=fingerprint, now=now)
+    if stored is not None:
+        return stored
+    result = act()
+    try:
+        remember(
+            session,
+            subscriber_id=subscriber_id,
+            key=key,
+            fingerprint=fingerprint,
+            response=result,
+            now=now,
+        )
+        session.commit()
+    except IntegrityError:
+        # A concurrent call with the same key won: undo what `act` did, return its result.
+        session.rollback()
+        stored = replay(
+            session, subscriber_id=subscriber_id, key=key, fingerprint=fingerprint, now=now
+        )
+        if stored is None:
+            raise BadRequest("Idempotency-Key conflict; retry") from None
+        return stored
+    return result

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from fastapi import Header, Query
 from fastapi.encoders import jsonable_encoder
 from pydantic import AwareDatetime, Field, StrictInt, field_validator
-from sqlalchemy.exc import IntegrityError
 
 from buzz.buzzchat import bot_settings, idempotency, messages
 from buzz.buzzchat.auth import AccountDep, CallerDep
@@ -16,7 +15,6 @@ from buzz.buzzchat.models import BotMessage, MessageStatus
 from buzz.buzzchat.routes.common import new_router
 from buzz.buzzchat.schemas import Ok, Strict
 from buzz.db import SessionDep
-from buzz.web.errors import BadRequest
 from buzz.web.routing import CamelModel, ClockDep, PageDep
 
 router = new_router("Messages", 400, 404)
@@ -71,58 +69,39 @@ def send_message(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Any:
     """Send a chat message now or after `delay`; the bot must be active."""
-    fingerprint = ""
-    if idempotency_key is not None:
-        idempotency.check_key(idempotency_key)
-        fingerprint = idempotency.fingerprint(
-            method="POST",
-            path="messages/send",
-            account_id=account.id,
-            body=body.model_dump(),
-        )
-        stored = idempotency.replay(
+
+    def send() -> dict[str, Any]:
+        settings = bot_settings.settings_of(session, account)
+        sent = messages.send(
             session,
-            subscriber_id=caller.subscriber_id,
-            key=idempotency_key,
-            fingerprint=fingerprint,
+            account=account,
+            settings=settings,
+            text=body.message,
+            delay_ms=body.delay,
             now=now,
         )
-        if stored is not None:
-            return stored
-    settings = bot_settings.settings_of(session, account)
-    sent = messages.send(
-        session, account=account, settings=settings, text=body.message, delay_ms=body.delay, now=now
-    )
-    result = jsonable_encoder(
-        Ok(data=MessageSent(message_id=sent.id, sent_at=sent.send_at)), by_alias=True
-    )
-    if idempotency_key is not None:
-        try:
-            idempotency.remember(
-                session,
-                subscriber_id=caller.subscriber_id,
-                key=idempotency_key,
-                fingerprint=fingerprint,
-                response=result,
-                now=now,
-            )
-            session.commit()
-        except IntegrityError:
-            # A concurrent call with the same key won: return its result, send nothing.
-            session.rollback()
-            stored = idempotency.replay(
-                session,
-                subscriber_id=caller.subscriber_id,
-                key=idempotency_key,
-                fingerprint=fingerprint,
-                now=now,
-            )
-            if stored is None:
-                raise BadRequest("Idempotency-Key conflict; retry") from None
-            return stored
+        data = MessageSent(message_id=sent.id, sent_at=sent.send_at)
+        result: dict[str, Any] = jsonable_encoder(Ok(data=data), by_alias=True)
         return result
-    session.commit()
-    return result
+
+    if idempotency_key is None:
+        result = send()
+        session.commit()
+        return result
+    fingerprint = idempotency.fingerprint(
+        method="POST",
+        path="messages/send",
+        account_id=account.id,
+        body=body.model_dump(),
+    )
+    return idempotency.once(
+        session,
+        subscriber_id=caller.subscriber_id,
+        key=idempotency.check_key(idempotency_key),
+        fingerprint=fingerprint,
+        now=now,
+        act=send,
+    )
 
 
 def message_out(message: BotMessage) -> MessageOut:
