@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from buzz.buzzchat import bot
 from buzz.clock import Clock
 from buzz.db import Database
+from buzz.ops import periodic
 
 __all__ = ["INTERVAL_S", "run", "run_once"]
 
@@ -30,10 +30,4 @@ def run_once(database: Database, *, clock: Clock) -> list[bot.SentMessage]:
 
 async def run(database: Database, *, clock: Clock, stop: asyncio.Event) -> None:
     """Every second until `stop` is set."""
-    while not stop.is_set():
-        try:
-            await asyncio.to_thread(run_once, database, clock=clock)
-        except Exception:
-            log.exception("bot scheduler failed; trying again shortly")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), INTERVAL_S)
+    await periodic.every(INTERVAL_S, lambda: run_once(database, clock=clock), stop=stop, log=log)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy import delete
@@ -11,6 +10,7 @@ from sqlalchemy import delete
 from buzz.clock import Clock
 from buzz.db import Database
 from buzz.integrations import callback
+from buzz.ops import periodic
 from buzz.platform.models import AccessToken
 
 __all__ = ["INTERVAL_S", "purge_expired", "run"]
@@ -32,12 +32,10 @@ def purge_expired(database: Database, *, clock: Clock) -> int:
 
 async def run(database: Database, *, clock: Clock, stop: asyncio.Event) -> None:
     """Purge every `INTERVAL_S` seconds until `stop` is set."""
-    while not stop.is_set():
-        try:
-            removed = await asyncio.to_thread(purge_expired, database, clock=clock)
-            if removed:
-                log.info("purged %d expired tokens", removed)
-        except Exception:
-            log.exception("housekeeping failed; trying again later")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), INTERVAL_S)
+
+    def purge() -> None:
+        removed = purge_expired(database, clock=clock)
+        if removed:
+            log.info("purged %d expired tokens", removed)
+
+    await periodic.every(INTERVAL_S, purge, stop=stop, log=log)
