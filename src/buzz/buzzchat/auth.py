@@ -94,25 +94,17 @@ def current_caller(
 
 async def current_caller_briefly(request: Request, now: ClockDep) -> Caller:
     """`current_caller` for a route that must not hold a database session while it waits."""
+    return await authorize_briefly(request, now)
+
+
+async def authorize_briefly(request: Request, now: datetime, *, count: bool = True) -> Caller:
+    """`authorize` on a session of its own, held only while it checks."""
     database: Database = request.app.state.database
     async with database.request_gate():
 
         def check() -> Caller:
             with database.session() as session:
-                return authorize(request, session, now)
-
-        return await run_in_threadpool(check)
-
-
-async def current_caller_briefly_without_limits(request: Request, now: datetime) -> Caller:
-    """The key's subscriber, tier-checked but not counted (MCP protocol messages: the tools'
-    own API calls are counted)."""
-    database: Database = request.app.state.database
-    async with database.request_gate():
-
-        def check() -> Caller:
-            with database.session() as session:
-                return authorize(request, session, now, count=False)
+                return authorize(request, session, now, count=count)
 
         return await run_in_threadpool(check)
 
@@ -123,28 +115,24 @@ def authorize(request: Request, session: Session, now: datetime, *, count: bool 
     settings: Settings = request.app.state.settings
     address = request.client.host if request.client else "unknown"
     failures_key = f"buzzchat:auth-failures:{address}"
-    if not limiter.peek(failures_key, FAILED_AUTH_PER_MINUTE).allowed:
-        blocked = limiter.peek(failures_key, FAILED_AUTH_PER_MINUTE)
-        raise _too_many(blocked, "Too many failed authentications; try again later")
+    failures = limiter.peek(failures_key, FAILED_AUTH_PER_MINUTE)
+    if not failures.allowed:
+        raise _too_many(failures, "Too many failed authentications; try again later")
     presented = _presented_key(request)
     subscriber = keys.authenticate(session, presented=presented, now=now) if presented else None
     if subscriber is None:
         limiter.record(failures_key, FAILED_AUTH_PER_MINUTE)
         raise Unauthorized(INVALID_KEY)
     session.commit()  # keeps last_used_at, whatever the route does next
-    if not count:
-        if subscriber.tier != Tier.BUSINESS.value:
-            raise Forbidden(NOT_BUSINESS)
-        return Caller(subscriber=subscriber)
-    decision = limiter.check(
-        f"buzzchat:subscriber:{subscriber.id}",
-        RateLimitItemPerMinute(settings.rate_limit_per_minute),
-        RateLimitItemPerDay(settings.rate_limit_per_day),
-    )
-    headers = _rate_headers(decision)
-    request.state.buzzchat_rate_headers = headers
-    if not decision.allowed:
-        raise _too_many(decision, "Too many requests; see Retry-After")
+    if count:
+        decision = limiter.check(
+            f"buzzchat:subscriber:{subscriber.id}",
+            RateLimitItemPerMinute(settings.rate_limit_per_minute),
+            RateLimitItemPerDay(settings.rate_limit_per_day),
+        )
+        request.state.buzzchat_rate_headers = _rate_headers(decision)
+        if not decision.allowed:
+            raise _too_many(decision, "Too many requests; see Retry-After")
     if subscriber.tier != Tier.BUSINESS.value:
         raise Forbidden(NOT_BUSINESS)
     return Caller(subscriber=subscriber)

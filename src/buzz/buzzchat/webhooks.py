@@ -125,13 +125,9 @@ def rotate_secret(
     webhook, target = get_webhook(session, subscriber_id=subscriber_id, webhook_id=webhook_id)
     secret = signing.new_secret()
     expires = events.iso(now + ROTATION_OVERLAP)
-    previous = [
-        entry
-        for entry in target.secrets
-        if entry.get("expiresAt") is None or datetime.fromisoformat(entry["expiresAt"]) > now
-    ]
+    live = outbox.live_secrets(target, now)
     # Only the newest previous secret keeps signing; older ones were already expiring.
-    kept = [{"secret": previous[0]["secret"], "expiresAt": expires}] if previous else []
+    kept = [{"secret": live[0], "expiresAt": expires}] if live else []
     target.secrets = [{"secret": secret, "expiresAt": None}, *kept]
     session.flush()
     return webhook, target, secret

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from buzz.buzzchat.auth import current_caller_briefly_without_limits
+from buzz.buzzchat.auth import authorize_briefly
 from buzz.mcp.tools import RestApi, build_server
 from buzz.web.errors import ApiError, error_response
 
@@ -57,7 +57,7 @@ class McpEndpoint:
         try:
             if self._inner is None:
                 raise ApiError("The MCP endpoint is not running", status=503)
-            await current_caller_briefly_without_limits(request, self.app.state.clock())
+            await authorize_briefly(request, self.app.state.clock(), count=False)
             if scope["method"] != "POST":
                 # Stateless: no stream to resume (GET) and no session to end (DELETE).
                 raise ApiError(
