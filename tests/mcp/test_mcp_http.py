@@ -23,13 +23,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CallToolResult, TextContent
 
 from buzz.clock import ManualClock
 from buzz.settings import Settings
 from buzz.testing import SeededSubscriber, seed_subscriber
 from tests.buzzchat.helpers import API, error, ok
 from tests.conftest import app_for
+from tests.mcp.results import data, failure
 from tests.serving import buzz_serve
 
 BASE = "http://testserver"
@@ -189,22 +189,6 @@ async def rest(app: FastAPI, shop: SeededSubscriber, method: str, path: str, **k
         response = await http.request(method, f"{API}{path}", **kwargs)
     assert response.is_success, response.text
     return response.json().get("data")
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(c.text for c in result.content if isinstance(c, TextContent))
-
-
-def data(result: CallToolResult) -> dict[str, Any]:
-    assert not result.is_error, text_of(result)
-    content: dict[str, Any] | None = result.structured_content
-    assert content is not None
-    return content
-
-
-def failure(result: CallToolResult) -> str:
-    assert result.is_error, result
-    return text_of(result)
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])

@@ -16,10 +16,10 @@ import httpx
 import pytest
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
-from mcp_types import CallToolResult, TextContent
 from typer.testing import CliRunner
 
 from buzz.cli import app as cli
+from tests.mcp.results import data, failure
 from tests.serving import LiveServer, buzz_serve, free_port
 
 # The seed's "Example MCP Configuration", verbatim.
@@ -136,24 +136,6 @@ def first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The scenario's own failure, out of the task groups that wrap it."""
     inner = group.exceptions[0]
     return first_leaf(inner) if isinstance(inner, BaseExceptionGroup) else inner
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(c.text for c in result.content if isinstance(c, TextContent))
-
-
-def data(result: CallToolResult) -> dict[str, Any]:
-    """The structured result of a successful tool call."""
-    assert not result.is_error, text_of(result)
-    content: dict[str, Any] | None = result.structured_content
-    assert content is not None
-    return content
-
-
-def failure(result: CallToolResult) -> str:
-    """The text of a tool error."""
-    assert result.is_error, result
-    return text_of(result)
 
 
 def test_lists_exactly_the_six_tools(server: LiveServer, key: str) -> None:
