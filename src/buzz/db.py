@@ -44,7 +44,22 @@ __all__ = [
     "new_uuid",
 ]
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+def _migrations_dir() -> Path:
+    """The Alembic scripts: inside the package when installed from a wheel, else the checkout's."""
+    here = Path(__file__).resolve()
+    candidates = (here.parent / "migrations", here.parents[2] / "migrations")
+    for candidate in candidates:
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise RuntimeError(
+        "the Alembic migrations are missing: looked in "
+        + " and ".join(str(c) for c in candidates)
+        + " (a wheel ships them as buzz/migrations, a checkout has them at the top level)"
+    )
+
+
+MIGRATIONS_DIR = _migrations_dir()
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
