@@ -29,7 +29,7 @@ from buzz.db import Database
 from buzz.delivery.models import Delivery
 from buzz.models import load_all_models
 from buzz.settings import Settings
-from buzz.testing import SeededUser, deliver_due, seed_user
+from buzz.testing import HttpxPoster, SeededUser, deliver_due, seed_user
 from tests.integrations.helpers import make_channel, make_integration, make_subscription
 from tests.serving import buzz_serve
 from tests.support.https_receiver import HttpsReceiver
@@ -290,7 +290,7 @@ def test_metrics_count_requests_and_deliveries_and_show_the_queue(
     assert sample(before, "buzz_delivery_oldest_due_age_seconds") == 30
     assert sample(before, "buzz_http_requests_total", method="POST", status="201") >= 3
     fake = httpx.MockTransport(lambda request: httpx.Response(200))
-    deliver_due(app, client_factory=lambda: httpx.AsyncClient(transport=fake))
+    deliver_due(app, poster=HttpxPoster(fake))
 
     after = scrape(client)
 

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from buzz.buzzchat import accounts, keys
 from buzz.buzzchat.models import Subscriber, Tier
+from buzz.errors import BadRequest, NotFound
 from buzz.platform import auth
 from buzz.platform import service as platform
 from buzz.platform.models import User
-from buzz.web.errors import BadRequest, NotFound
 
 __all__ = [
     "CreatedApiKey",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -15,28 +16,35 @@ from buzz.buzzchat import errors as buzzchat_errors
 from buzz.buzzchat import routes as buzzchat_routes
 from buzz.buzzchat import scheduler as bot_scheduler
 from buzz.buzzchat.auth import RateLimitHeadersMiddleware
-from buzz.clock import Clock, system_clock
-from buzz.db import Database
+from buzz.clock import CLOCK, Clock, system_clock
+from buzz.db import DATABASE, Database
+from buzz.delivery import outbox
 from buzz.delivery.dispatcher import Dispatcher
+from buzz.delivery.poster import POSTER, Poster, poster_for
 from buzz.integrations import events as integration_events
-from buzz.integrations.callback import router as callback_router
+from buzz.integrations.callback import service as callback
+from buzz.integrations.callback.routes import router as callback_router
 from buzz.integrations.deliveries import router as deliveries_router
 from buzz.integrations.routes import router as integrations_router
 from buzz.mcp import http as mcp_http
 from buzz.models import load_all_models
-from buzz.ops import housekeeping
+from buzz.ops.housekeeping import Housekeeping, Purge
 from buzz.ops.metrics import router as metrics_router
 from buzz.ops.routes import router as ops_router
+from buzz.platform import auth as platform_auth
+from buzz.platform.events import EVENT_BUS, EventBus
 from buzz.platform.oauth import router as oauth_router
 from buzz.platform.routes import router as platform_router
-from buzz.ratelimit import RateLimiter
-from buzz.settings import Settings, SettingsError, load_settings
+from buzz.ratelimit import RATE_LIMITER, RateLimiter
+from buzz.settings import SETTINGS, Settings, SettingsError, load_settings
 from buzz.web.errors import install_error_handlers
 from buzz.web.logging import install_request_id_factory
 from buzz.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from buzz.web.routing import operation_id
 
-__all__ = ["create_app"]
+__all__ = ["PURGES", "background_work", "create_app"]
+
+log = logging.getLogger("buzz.app")
 
 DESCRIPTION = """\
 Server side of two APIs:
@@ -50,8 +58,51 @@ Server side of two APIs:
 """
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
-    """Build the service; with no settings they are read from the environment."""
+# Each domain's purge of what expired, run by housekeeping.
+PURGES: tuple[Purge, ...] = (platform_auth.purge_expired_tokens, callback.purge_expired)
+
+BackgroundTask = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
+def background_work(
+    *,
+    database: Database,
+    settings: Settings,
+    poster: Poster,
+    wakers: outbox.Wakers,
+    clock: Clock,
+) -> dict[str, BackgroundTask]:
+    """The worker's tasks by name, each running until its stop event is set: the dispatcher,
+    housekeeping and the bot scheduler (embedded in `buzz serve`, or `buzz worker` alone)."""
+    dispatcher = Dispatcher(
+        database=database, settings=settings, poster=poster, wakers=wakers, clock=clock
+    )
+    housekeeping = Housekeeping(database, purges=PURGES, clock=clock)
+
+    async def bots(stop: asyncio.Event) -> None:
+        await bot_scheduler.run(database, clock=clock, stop=stop)
+
+    return {"dispatcher": dispatcher.run, "housekeeping": housekeeping.run, "bot-scheduler": bots}
+
+
+def watch_commits(database: Database) -> outbox.Wakers:
+    """Wakers that hear every commit of `database`'s sessions that enqueued deliveries."""
+    wakers = outbox.Wakers()
+    outbox.wake_on_commit(database.sessions, wakers)
+    return wakers
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = system_clock,
+    poster: Poster | None = None,
+) -> FastAPI:
+    """Build the service; with no settings they are read from the environment.
+
+    `poster` replaces the production one (an `HttpxPoster` on an `httpx.MockTransport`, say) for
+    every delivery this app makes: the dispatcher's and the webhook test route's.
+    """
     if settings is None:
         try:
             settings = load_settings()
@@ -59,9 +110,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             raise SystemExit(f"buzz: {exc}") from None
     load_all_models()
     install_request_id_factory()
-    integration_events.install()
-    database = Database(settings.database_url, context={"buzz_settings": settings})
+    database = Database(settings.database_url)
     database.prepare()
+    wakers = watch_commits(database)
+    bus = EventBus()
+    integration_events.install(bus, settings)
+    the_poster = poster or poster_for(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -70,16 +124,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         workers: list[asyncio.Task[None]] = []
         await stack.enter_async_context(mcp_endpoint.running())
         if settings.embedded_worker:
-            dispatcher = Dispatcher(database=database, settings=settings, clock=clock)
-            workers.append(asyncio.create_task(dispatcher.run(stop), name="buzz-dispatcher"))
-            workers.append(asyncio.create_task(housekeeping.run(database, clock=clock, stop=stop)))
-            workers.append(asyncio.create_task(bot_scheduler.run(database, clock=clock, stop=stop)))
+            work = background_work(
+                database=database, settings=settings, poster=the_poster, wakers=wakers, clock=clock
+            )
+            workers = [asyncio.create_task(run(stop), name=f"buzz-{n}") for n, run in work.items()]
         try:
             yield
         finally:
             stop.set()
             # The dispatcher finishes in-flight deliveries for up to 10 s, then releases the rest.
-            await asyncio.gather(*workers)
+            for task, result in zip(
+                workers, await asyncio.gather(*workers, return_exceptions=True), strict=True
+            ):
+                if isinstance(result, BaseException):
+                    log.error("%s ended with %r", task.get_name(), result)
+            await the_poster.aclose()
             await stack.aclose()
             database.dispose()
 
@@ -90,10 +149,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
     )
-    app.state.settings = settings
-    app.state.database = database
-    app.state.clock = clock
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_storage)
+    SETTINGS.put(app, settings)
+    DATABASE.put(app, database)
+    CLOCK.put(app, clock)
+    RATE_LIMITER.put(app, RateLimiter(settings.rate_limit_storage))
+    POSTER.put(app, the_poster)
+    outbox.WAKERS.put(app, wakers)
+    EVENT_BUS.put(app, bus)
 
     install_error_handlers(app)
     buzzchat_errors.install(app)

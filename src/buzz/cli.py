@@ -1,4 +1,4 @@
-"""`buzz`: serve the API, migrate the database, administer users and clients (SPEC §1.3)."""
+"""`buzz`: serve both APIs, run the worker, migrate, and administer both families (SPEC §1.3)."""
 
 from __future__ import annotations
 
@@ -18,14 +18,29 @@ from buzz import admin
 from buzz.buzzchat.models import Tier
 from buzz.clock import system_clock
 from buzz.db import Database
+from buzz.errors import ApiError
 from buzz.models import load_all_models
 from buzz.settings import Settings, SettingsError, load_settings
-from buzz.web.errors import ApiError
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(help="Buzz server: the Buzz integration API.", no_args_is_help=True)
-admin_app = typer.Typer(help="Create users and OAuth clients; secrets are printed once.")
+app = typer.Typer(
+    help=(
+        "Buzz server: Domo's Buzz Integration API (/oauth/token, /v1/buzz) and the BuzzChat v1 "
+        "API (/api/v1, /v1, /mcp), with their webhook delivery engine. serve runs the API (and "
+        "the worker, unless BUZZ_EMBEDDED_WORKER=false); worker runs deliveries, housekeeping "
+        "and the bots alone; migrate applies the migrations; openapi writes the document; "
+        "admin creates accounts of both APIs."
+    ),
+    no_args_is_help=True,
+)
+admin_app = typer.Typer(
+    help=(
+        "Create Buzz users and their OAuth clients, and BuzzChat subscribers and their API keys "
+        "(bootstrap makes one of each); secrets are printed once."
+    ),
+    no_args_is_help=True,
+)
 app.add_typer(admin_app, name="admin")
 
 T = TypeVar("T")
@@ -87,7 +102,8 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
     migrate: Annotated[bool, typer.Option(help="Apply migrations before serving.")] = True,
 ) -> None:
-    """Serve the API with uvicorn (migrations applied first)."""
+    """Serve both APIs with uvicorn (migrations applied first; the worker embedded unless
+    BUZZ_EMBEDDED_WORKER=false)."""
     import uvicorn
 
     from buzz.web.logging import configure_logging
@@ -126,14 +142,13 @@ def worker() -> None:
     import asyncio
     import signal
 
-    from buzz.buzzchat import scheduler as bot_scheduler
-    from buzz.delivery.dispatcher import Dispatcher
-    from buzz.ops import housekeeping
+    from buzz.app import background_work, watch_commits
+    from buzz.delivery.poster import poster_for
     from buzz.web.logging import configure_logging
 
     settings = settings_or_exit()
     load_all_models()
-    database = Database(settings.database_url, context={"buzz_settings": settings})
+    database = Database(settings.database_url)
     try:
         migrated = database.is_migrated()
     except SQLAlchemyError as exc:
@@ -142,16 +157,24 @@ def worker() -> None:
         fail("the database is not migrated: run `buzz migrate` first")
     configure_logging()
 
+    poster = poster_for(settings)
+    work = background_work(
+        database=database,
+        settings=settings,
+        poster=poster,
+        wakers=watch_commits(database),
+        clock=system_clock,
+    )
+
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await asyncio.gather(
-            Dispatcher(database=database, settings=settings).run(stop),
-            housekeeping.run(database, clock=system_clock, stop=stop),
-            bot_scheduler.run(database, clock=system_clock, stop=stop),
-        )
+        try:
+            await asyncio.gather(*(task(stop) for task in work.values()))
+        finally:
+            await poster.aclose()
 
     tune_gc()
     try:

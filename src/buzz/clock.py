@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["Clock", "ManualClock", "system_clock"]
+from buzz.state import StateKey
+
+__all__ = ["CLOCK", "Clock", "ManualClock", "system_clock"]
 
 Clock = Callable[[], datetime]
+# The app's clock: `create_app(clock=...)`.
+CLOCK: StateKey[Clock] = StateKey("clock")
 
 
 def system_clock() -> datetime:

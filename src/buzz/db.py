@@ -34,7 +34,10 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
+from buzz.state import StateKey
+
 __all__ = [
+    "DATABASE",
     "Base",
     "Database",
     "JSONType",
@@ -210,11 +213,10 @@ def migrating(engine: Engine) -> Iterator[Connection]:
 class Database:
     """One engine and its session factory, owned by the app (or a worker, or the CLI)."""
 
-    def __init__(self, database_url: str, *, context: dict[str, Any] | None = None) -> None:
+    def __init__(self, database_url: str) -> None:
         self.url = sync_url(database_url)
         self.engine = make_engine(database_url)
-        # `context` lands in every session's `info`: what event listeners need (the settings).
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info=context or {})
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Requests hold a pooled connection across several thread-pool hops. Were more of them
         # to hold sessions than there are threads or connections, holders would wait for
         # threads that waiters hold: a deadlock. So they queue here, in the event loop.
@@ -272,9 +274,12 @@ class Database:
         self.engine.dispose()
 
 
+DATABASE: StateKey[Database] = StateKey("database")
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session per request, rolled back and closed when the request ends."""
-    database: Database = request.app.state.database
+    database = DATABASE.of(request.app)
     async with database.request_gate():
         session = database.session()
         try:

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, RateLimitItemPerMinute, storage, strategies
 
-__all__ = ["Decision", "RateLimiter"]
+from buzz.state import StateKey
+
+__all__ = ["RATE_LIMITER", "Decision", "RateLimiter"]
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,6 @@ class RateLimiter:
             remaining=max(0, int(stats.remaining)),
             reset_time=float(stats.reset_time),
         )
+
+
+RATE_LIMITER: StateKey[RateLimiter] = StateKey("rate_limiter")

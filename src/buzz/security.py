@@ -7,13 +7,13 @@ import hmac
 import secrets
 import string
 
-__all__ = ["hash_secret", "new_secret", "random_base62", "secret_matches"]
+__all__ = ["hash_secret", "random_base62", "random_token", "secret_matches"]
 
 _BASE62 = string.digits + string.ascii_letters
 
 
-def new_secret(nbytes: int = 32) -> str:
-    """A URL-safe random secret of `nbytes` bytes of entropy."""
+def random_token(nbytes: int = 32) -> str:
+    """A URL-safe random token (a secret or an id) of `nbytes` bytes of entropy."""
     return secrets.token_urlsafe(nbytes)
 
 

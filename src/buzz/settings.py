@@ -11,7 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+from buzz.state import StateKey
+
+__all__ = ["SETTINGS", "Settings", "SettingsError", "load_settings"]
 
 PositiveInt = Annotated[int, Field(ge=1)]
 
@@ -96,3 +98,6 @@ def load_settings() -> Settings:
         field = str(error["loc"][0]) if error["loc"] else "?"
         message = str(error["msg"]).removeprefix("Value error, ")
         raise SettingsError(f"invalid setting BUZZ_{field.upper()}: {message}") from None
+
+
+SETTINGS: StateKey[Settings] = StateKey("settings")

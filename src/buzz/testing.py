@@ -10,24 +10,26 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
 from fastapi import FastAPI
 
 from buzz import admin
 from buzz.buzzchat import scheduler
 from buzz.buzzchat.bot import SentMessage
 from buzz.buzzchat.models import Tier
-from buzz.db import Database
+from buzz.clock import CLOCK
+from buzz.db import DATABASE, Database
+from buzz.delivery.claims import AttemptOutcome
 from buzz.delivery.dispatcher import Dispatcher
-from buzz.delivery.outbox import Outcome
+from buzz.delivery.poster import POSTER, HttpxPoster, Poster
 from buzz.platform import auth
 from buzz.platform.models import OAuthClient
+from buzz.settings import SETTINGS
 
 __all__ = [
     "DueRun",
+    "HttpxPoster",
     "SeededSubscriber",
     "SeededUser",
     "deliver_due",
@@ -57,15 +59,14 @@ class SeededUser:
 
 
 def _database(app: FastAPI) -> Database:
-    database: Database = app.state.database
-    return database
+    return DATABASE.of(app)
 
 
 def seed_user(
     app: FastAPI, *, display_name: str = "Test User", email: str | None = None
 ) -> SeededUser:
     """Create a user, an OAuth client for them and an access token valid for an hour."""
-    now = app.state.clock()
+    now = CLOCK.of(app)()
     email = email or f"user-{secrets.token_hex(4)}@example.com"
     with _database(app).session() as session:
         user = admin.create_user(session, display_name=display_name, email=email, now=now)
@@ -89,7 +90,7 @@ def issue_token(app: FastAPI, user: SeededUser) -> str:
     with _database(app).session() as session:
         client = session.get(OAuthClient, user.client_id)
         assert client is not None
-        token = auth.issue_token(session, client=client, now=app.state.clock())
+        token = auth.issue_token(session, client=client, now=CLOCK.of(app)())
         session.commit()
         return token
 
@@ -98,19 +99,19 @@ def deliver_due(
     app: FastAPI,
     *,
     rng: random.Random | None = None,
-    client_factory: Callable[[], httpx.AsyncClient] | None = None,
-) -> list[Outcome]:
+    poster: Poster | None = None,
+) -> list[AttemptOutcome]:
     """Send every delivery due now (by the app's clock) once, record it, and return the outcomes.
 
-    Uses the app's settings (CA bundle, private targets, timeouts); `client_factory` swaps the
-    HTTP client, e.g. for an `httpx.MockTransport`.
+    Sends through the app's poster (its CA bundle, private targets, timeouts) unless given
+    another, e.g. an `HttpxPoster` on an `httpx.MockTransport`.
     """
     dispatcher = Dispatcher(
         database=_database(app),
-        settings=app.state.settings,
-        clock=app.state.clock,
+        settings=SETTINGS.of(app),
+        poster=poster or POSTER.of(app),
+        clock=CLOCK.of(app),
         rng=rng or random.Random(0),  # noqa: S311 - deterministic jitter for tests
-        client_factory=client_factory,
     )
     return asyncio.run(dispatcher.drain())
 
@@ -136,7 +137,7 @@ def seed_subscriber(
     app: FastAPI, *, name: str = "Test Shop", tier: str = "business"
 ) -> SeededSubscriber:
     """Create a subscriber (business unless told), its first account and an API key."""
-    now = app.state.clock()
+    now = CLOCK.of(app)()
     with _database(app).session() as session:
         created = admin.create_subscriber(session, name=name, tier=Tier(tier), now=now)
         key = admin.create_api_key(session, subscriber_id=created.id, name="test", now=now)
@@ -155,7 +156,7 @@ def seed_api_key(app: FastAPI, subscriber: SeededSubscriber, *, name: str = "tes
     """Another API key for a seeded subscriber."""
     with _database(app).session() as session:
         key = admin.create_api_key(
-            session, subscriber_id=subscriber.id, name=name, now=app.state.clock()
+            session, subscriber_id=subscriber.id, name=name, now=CLOCK.of(app)()
         )
         session.commit()
         return key.key
@@ -166,16 +167,16 @@ class DueRun:
     """What `run_due` did: bot messages sent, then deliveries attempted."""
 
     messages: list[SentMessage]
-    deliveries: list[Outcome]
+    deliveries: list[AttemptOutcome]
 
 
 def run_due(
     app: FastAPI,
     *,
     rng: random.Random | None = None,
-    client_factory: Callable[[], httpx.AsyncClient] | None = None,
+    poster: Poster | None = None,
 ) -> DueRun:
     """Run every due bot task (messages, timers) and then every due delivery, once, now."""
-    sent = scheduler.run_once(_database(app), clock=app.state.clock)
-    outcomes = deliver_due(app, rng=rng, client_factory=client_factory)
+    sent = scheduler.run_once(_database(app), clock=CLOCK.of(app))
+    outcomes = deliver_due(app, rng=rng, poster=poster)
     return DueRun(messages=sent, deliveries=outcomes)

@@ -20,16 +20,16 @@ from sqlalchemy import select, update
 from buzz.clock import ManualClock
 from buzz.db import Database
 from buzz.delivery import outbox, signing
+from buzz.delivery.claims import AttemptOutcome
 from buzz.delivery.models import Attempt, Delivery, DeliveryStatus, Target
-from buzz.delivery.outbox import Outcome
 from buzz.delivery.retry import MAX_ATTEMPTS
 from buzz.integrations.models import Subscription
 from buzz.settings import Settings
-from buzz.testing import SeededUser, deliver_due, issue_token
+from buzz.testing import HttpxPoster, SeededUser, deliver_due, issue_token
 from tests.integrations.helpers import make_channel, make_integration, make_subscription
 from tests.support.https_receiver import HttpsReceiver
 
-Deliver = Callable[..., list[Outcome]]
+Deliver = Callable[..., list[AttemptOutcome]]
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def rng() -> random.Random:
 
 @pytest.fixture
 def deliver(app: FastAPI, rng: random.Random) -> Deliver:
-    """`deliver_due` on the test's app and rng; pass `client_factory=` to swap the HTTP client."""
+    """`deliver_due` on the test's app and rng; pass `poster=` to send another way."""
     return partial(deliver_due, app, rng=rng)
 
 
@@ -94,7 +94,7 @@ class OutboxTables:
         """A new active target signing with `secret` (a fresh one by default); its id."""
         with self.database.session() as session:
             target = outbox.create_target(
-                session, url=url, secrets=[secret or signing.new_secret()], now=self.clock()
+                session, url=url, secrets=[secret or signing.new_signing_secret()], now=self.clock()
             )
             session.commit()
             return target.id
@@ -241,9 +241,9 @@ class FakeReceiver:
     def requests_to(self, url: str) -> list[httpx.Request]:
         return [r for r in self.requests if str(r.url) == url]
 
-    def client(self) -> httpx.AsyncClient:
-        """A client for `deliver(client_factory=...)`."""
-        return httpx.AsyncClient(transport=httpx.MockTransport(self._answer))
+    def poster(self) -> HttpxPoster:
+        """A poster for `deliver(poster=...)`: the production rules on a MockTransport."""
+        return HttpxPoster(httpx.MockTransport(self._answer))
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -264,12 +264,12 @@ def retry_until_settled(
     is no longer pending; returns (attempt time, next_attempt_at after it) for each attempt."""
 
     def settle(
-        target_id: str, client_factory: Callable[[], httpx.AsyncClient] | None = None
+        target_id: str, poster: HttpxPoster | None = None
     ) -> list[tuple[datetime, datetime | None]]:
         steps: list[tuple[datetime, datetime | None]] = []
         for _ in range(MAX_ATTEMPTS + 1):
             attempted_at = clock()
-            assert len(deliver(client_factory=client_factory)) == 1
+            assert len(deliver(poster=poster)) == 1
             (delivery,) = outbox_tables.deliveries(target_id)
             steps.append((attempted_at, delivery.next_attempt_at))
             if delivery.status != DeliveryStatus.PENDING:

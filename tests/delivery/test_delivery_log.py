@@ -159,13 +159,13 @@ def test_redeliver_gives_a_failed_delivery_another_attempt(
     hook = chat.subscribe("https://hooks.example.com/buzz")
     fake_receiver.respond_with(500)
     chat.post()
-    retry_until_settled(hook.target_id, fake_receiver.client)
+    retry_until_settled(hook.target_id, fake_receiver.poster())
     [delivery] = listed(chat, hook)
     assert (delivery["status"], delivery["nextAttemptAt"]) == ("failed", None)
     fake_receiver.respond_with(204)
 
     assert redeliver(chat, hook, delivery["id"])["status"] == "pending"
-    assert len(deliver(client_factory=fake_receiver.client)) == 1
+    assert len(deliver(poster=fake_receiver.poster())) == 1
 
     [delivery] = listed(chat, hook)
     assert (delivery["status"], delivery["lastResponseCode"]) == ("delivered", 204)

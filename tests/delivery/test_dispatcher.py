@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
 
 from buzz.clock import ManualClock
-from buzz.delivery import outbox, signing
+from buzz.delivery import log, signing
 from buzz.delivery.models import Delivery, DeliveryStatus
 from buzz.delivery.retry import JITTER, MAX_ATTEMPTS, RETRY_GAPS
 from tests.delivery.conftest import Chat, Deliver, FakeReceiver, OutboxTables, Subscribed
@@ -126,7 +126,7 @@ def test_3xx_is_a_failure_and_is_not_followed(
 def test_the_payload_is_sent_byte_for_byte_as_stored(
     https_receiver: HttpsReceiver, outbox_tables: OutboxTables, deliver: Deliver
 ) -> None:
-    secret = signing.new_secret()
+    secret = signing.new_signing_secret()
     target_id = outbox_tables.add_target(https_receiver.url(), secret=secret)
     payload = '{ "z": 1,\n  "a": "café ☕ \\u00e9",\t"n": 1.50e2 }'.encode()
     outbox_tables.enqueue(target_id, payload=payload)
@@ -156,7 +156,7 @@ def test_a_500_is_retried_on_the_schedule_then_failed_with_every_attempt_logged(
     chat.post()
     first = clock()
 
-    steps = retry_until_settled(hook.target_id, fake_receiver.client)
+    steps = retry_until_settled(hook.target_id, fake_receiver.poster())
 
     assert len(steps) == MAX_ATTEMPTS == 8
     for made, ((attempted_at, next_at), gap) in enumerate(
@@ -182,7 +182,7 @@ def test_a_500_is_retried_on_the_schedule_then_failed_with_every_attempt_logged(
     assert all(a["error"] and a["responseBody"] == "fake 500" for a in shown["attemptLog"])
 
     clock.advance(days=3)
-    assert deliver(client_factory=fake_receiver.client) == []
+    assert deliver(poster=fake_receiver.poster()) == []
     assert len(fake_receiver.requests) == 8
 
 
@@ -197,19 +197,19 @@ def test_a_failed_delivery_redelivered_is_sent_by_the_next_pass(
     hook = chat.subscribe(HOOK)
     fake_receiver.respond_with(503)
     chat.post()
-    retry_until_settled(hook.target_id, fake_receiver.client)
+    retry_until_settled(hook.target_id, fake_receiver.poster())
     failed = only_delivery(outbox_tables, hook.target_id)
     fake_receiver.respond_with(200)
 
     with outbox_tables.database.session() as session:
         stored = session.get(Delivery, failed.id)
         assert stored is not None
-        outbox.redeliver(session, delivery=stored, now=clock())
+        log.redeliver(session, target_id=hook.target_id, delivery_id=stored.public_id, now=clock())
         session.commit()
 
     queued = only_delivery(outbox_tables, hook.target_id)
     assert (queued.status, queued.next_attempt_at) == ("pending", clock())
-    assert len(deliver(client_factory=fake_receiver.client)) == 1
+    assert len(deliver(poster=fake_receiver.poster())) == 1
     delivered = only_delivery(outbox_tables, hook.target_id)
     assert (delivered.status, delivered.attempts, delivered.last_response_code) == (
         "delivered",
@@ -230,11 +230,11 @@ def test_410_disables_the_target_and_its_other_deliveries_are_not_claimed(
     other = chat.subscribe("https://other.example.com/hook")
     fake_receiver.respond_with(500, url=gone.url)
     chat.post("first")
-    deliver(client_factory=fake_receiver.client)  # gone's first delivery now waits for a retry
+    deliver(poster=fake_receiver.poster())  # gone's first delivery now waits for a retry
     fake_receiver.respond_with(410, url=gone.url)
     chat.post("second")
 
-    deliver(client_factory=fake_receiver.client)
+    deliver(poster=fake_receiver.poster())
 
     target = outbox_tables.target(gone.target_id)
     assert not target.active
@@ -244,7 +244,7 @@ def test_410_disables_the_target_and_its_other_deliveries_are_not_claimed(
     assert waiting.status == "pending"
     clock.advance(hours=1)
     chat.post("third")
-    deliver(client_factory=fake_receiver.client)
+    deliver(poster=fake_receiver.poster())
     assert len(fake_receiver.requests_to(gone.url)) == 2
     assert len(fake_receiver.requests_to(other.url)) == 3  # other targets are unaffected
     assert outbox_tables.target(other.target_id).active
@@ -272,15 +272,15 @@ def test_retry_after_delays_the_next_attempt(
     chat.post()
     attempted_at = clock()
 
-    deliver(client_factory=fake_receiver.client)
+    deliver(poster=fake_receiver.poster())
 
     delivery = only_delivery(outbox_tables, hook.target_id)
     assert delivery.next_attempt_at is not None
     assert delivery.next_attempt_at >= attempted_at + timedelta(seconds=120)
     clock.advance(seconds=119)
-    assert deliver(client_factory=fake_receiver.client) == []
+    assert deliver(poster=fake_receiver.poster()) == []
     advance_to(clock, delivery.next_attempt_at)
-    assert len(deliver(client_factory=fake_receiver.client)) == 1
+    assert len(deliver(poster=fake_receiver.poster())) == 1
     assert len(fake_receiver.requests) == 2
 
 
@@ -299,7 +299,7 @@ def fail_daily(
         while clock() < end:
             advance_to(clock, min(clock() + timedelta(days=1), end))
             chat.post(f"at {clock().isoformat()}")
-            deliver(client_factory=fake_receiver.client)
+            deliver(poster=fake_receiver.poster())
 
     return run
 
@@ -315,7 +315,7 @@ def test_a_target_failing_for_5_days_is_disabled(
     hook = chat.subscribe(HOOK)
     fake_receiver.respond_with(500)
     chat.post()
-    deliver(client_factory=fake_receiver.client)  # failing since now
+    deliver(poster=fake_receiver.poster())  # failing since now
 
     fail_daily(timedelta(days=4, hours=23))
     assert outbox_tables.target(hook.target_id).active
@@ -327,7 +327,7 @@ def test_a_target_failing_for_5_days_is_disabled(
     sent = len(fake_receiver.requests)
     chat.post("anyone there?")
     clock.advance(days=1)
-    assert deliver(client_factory=fake_receiver.client) == []
+    assert deliver(poster=fake_receiver.poster()) == []
     assert len(fake_receiver.requests) == sent
 
 
@@ -341,14 +341,14 @@ def test_one_success_resets_the_5_days_of_failure(
     hook = chat.subscribe(HOOK)
     fake_receiver.respond_with(500)
     chat.post()
-    deliver(client_factory=fake_receiver.client)
+    deliver(poster=fake_receiver.poster())
     fail_daily(timedelta(days=3))
     fake_receiver.respond_with(200)
     chat.post("a good day")
-    deliver(client_factory=fake_receiver.client)
+    deliver(poster=fake_receiver.poster())
     fake_receiver.respond_with(500)
     chat.post("and a bad one")
-    deliver(client_factory=fake_receiver.client)  # failing again since 3 days after the first
+    deliver(poster=fake_receiver.poster())  # failing again since 3 days after the first
 
     fail_daily(timedelta(days=4, hours=23))
     assert outbox_tables.target(hook.target_id).active  # 7 d 23 h after the first failure

@@ -15,10 +15,11 @@ import pytest
 from fastapi import FastAPI
 
 from buzz.clock import ManualClock
+from buzz.delivery import claims
 from buzz.delivery import dispatcher as dispatcher_module
-from buzz.delivery import outbox
+from buzz.delivery.claims import Claimed
 from buzz.delivery.dispatcher import Dispatcher
-from buzz.delivery.outbox import Claimed
+from buzz.delivery.poster import POSTER
 from tests.conftest import ON_POSTGRES
 from tests.delivery.conftest import Deliver, OutboxTables
 from tests.support.https_receiver import HttpsReceiver
@@ -32,20 +33,22 @@ ONLY_ON_POSTGRES = pytest.mark.skipif(
 def claim(tables: OutboxTables, *, limit: int = 100, lease: timedelta = LEASE) -> list[Claimed]:
     """One worker's claim, committed, as of the app's clock."""
     with tables.database.session() as session:
-        claimed = outbox.claim_due(session, now=tables.clock(), limit=limit, lease=lease)
+        claimed = claims.claim_due(session, now=tables.clock(), limit=limit, lease=lease)
         session.commit()
         return claimed
 
 
 def release(tables: OutboxTables, claimed: list[Claimed]) -> None:
     with tables.database.session() as session:
-        outbox.release(session, [c.id for c in claimed], now=tables.clock())
+        claims.release(session, [c.id for c in claimed], now=tables.clock())
         session.commit()
 
 
 def worker_lease(app: FastAPI) -> timedelta:
     """The lease a dispatcher of this app takes on what it claims."""
-    return Dispatcher(database=app.state.database, settings=app.state.settings).lease
+    return Dispatcher(
+        database=app.state.database, settings=app.state.settings, poster=POSTER.of(app)
+    ).lease
 
 
 def test_a_claim_leases_its_rows_so_a_second_claim_gets_nothing(
@@ -207,6 +210,7 @@ def test_two_dispatchers_draining_one_queue_deliver_each_event_exactly_once(
         dispatcher = Dispatcher(
             database=app.state.database,
             settings=app.state.settings,
+            poster=POSTER.of(app),
             clock=app.state.clock,
             rng=random.Random(1),
         )

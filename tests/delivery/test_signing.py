@@ -14,7 +14,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from buzz.delivery.signing import buzzchat_signature, new_secret, sign, signature_headers
+from buzz.delivery.signing import buzzchat_signature, new_signing_secret, sign, signature_headers
 
 BODY = json.dumps(
     {"id": "evt_1", "type": "giveaway.winner", "data": {"user": "ana", "prize": "café"}},
@@ -46,15 +46,15 @@ process.stdin.on('end', () => {
 
 
 def test_new_secret_is_whsec_and_32_random_bytes() -> None:
-    secret = new_secret()
+    secret = new_signing_secret()
     assert secret.startswith("whsec_")
     assert len(base64.b64decode(secret.removeprefix("whsec_"), validate=True)) == 32
-    assert new_secret() != secret
+    assert new_signing_secret() != secret
 
 
 def test_headers_carry_id_timestamp_and_signature() -> None:
     headers = signature_headers(
-        secrets=[new_secret()], msg_id="evt_1", timestamp=1767225600, body=BODY
+        secrets=[new_signing_secret()], msg_id="evt_1", timestamp=1767225600, body=BODY
     )
     assert set(headers) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
     assert headers["webhook-id"] == "evt_1"
@@ -63,7 +63,7 @@ def test_headers_carry_id_timestamp_and_signature() -> None:
 
 
 def test_signature_is_base64_hmac_of_id_timestamp_and_body() -> None:
-    secret = new_secret()
+    secret = new_signing_secret()
     key = base64.b64decode(secret.removeprefix("whsec_"))
     expected = hmac.new(key, b"evt_1.1767225600." + BODY, hashlib.sha256).digest()
     signature = sign(secrets=[secret], msg_id="evt_1", timestamp=1767225600, body=BODY)
@@ -71,7 +71,7 @@ def test_signature_is_base64_hmac_of_id_timestamp_and_body() -> None:
 
 
 def test_standardwebhooks_verifies_what_we_send() -> None:
-    secret = new_secret()
+    secret = new_signing_secret()
     headers = signature_headers(
         secrets=[secret], msg_id="evt_1", timestamp=int(time.time()), body=BODY
     )
@@ -79,7 +79,7 @@ def test_standardwebhooks_verifies_what_we_send() -> None:
 
 
 def test_during_rotation_each_secret_alone_verifies() -> None:
-    old, new = new_secret(), new_secret()
+    old, new = new_signing_secret(), new_signing_secret()
     headers = signature_headers(
         secrets=[new, old], msg_id="evt_1", timestamp=int(time.time()), body=BODY
     )
@@ -87,11 +87,11 @@ def test_during_rotation_each_secret_alone_verifies() -> None:
     assert Webhook(old).verify(BODY, headers) == json.loads(BODY)
     assert Webhook(new).verify(BODY, headers) == json.loads(BODY)
     with pytest.raises(WebhookVerificationError):
-        Webhook(new_secret()).verify(BODY, headers)
+        Webhook(new_signing_secret()).verify(BODY, headers)
 
 
 def test_a_tampered_body_does_not_verify() -> None:
-    secret = new_secret()
+    secret = new_signing_secret()
     headers = signature_headers(
         secrets=[secret], msg_id="evt_1", timestamp=int(time.time()), body=BODY
     )
@@ -105,7 +105,7 @@ def test_signing_needs_a_secret() -> None:
 
 
 def test_buzzchat_signature_is_hex_hmac_keyed_with_the_whole_secret_string() -> None:
-    secret = new_secret()
+    secret = new_signing_secret()
     expected = hmac.new(secret.encode(), BODY, hashlib.sha256).hexdigest()
     assert buzzchat_signature(secret, BODY) == expected
     decoded_key = base64.b64decode(secret.removeprefix("whsec_"))
@@ -114,7 +114,7 @@ def test_buzzchat_signature_is_hex_hmac_keyed_with_the_whole_secret_string() -> 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_seed_verifier_accepts_buzzchat_signature() -> None:
-    secret = new_secret()
+    secret = new_signing_secret()
     node = shutil.which("node")
     assert node is not None
 
@@ -129,4 +129,4 @@ def test_seed_verifier_accepts_buzzchat_signature() -> None:
         return result.stdout.decode()
 
     assert seed_says(buzzchat_signature(secret, BODY)) == "valid"
-    assert seed_says(buzzchat_signature(new_secret(), BODY)) == "invalid"
+    assert seed_says(buzzchat_signature(new_signing_secret(), BODY)) == "invalid"

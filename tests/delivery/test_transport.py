@@ -1,4 +1,5 @@
-"""The delivery client against a real HTTPS receiver; httpx.MockTransport for timeouts."""
+"""The production poster against a real HTTPS receiver; `HttpxPoster` on httpx.MockTransport for
+status codes and timeouts."""
 
 from __future__ import annotations
 
@@ -9,26 +10,29 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import aiohttp
 import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from buzz.delivery.guard import TargetRefused
-from buzz.delivery.signing import buzzchat_signature, new_secret, signature_headers
-from buzz.delivery.transport import (
-    MAX_PAYLOAD_BYTES,
-    MAX_RESPONSE_BYTES,
-    USER_AGENT,
-    CappedResponse,
+from buzz.delivery.errors import (
     DeliveryConnectionError,
     DeliveryError,
     DeliveryRefused,
     DeliveryTimeout,
     DeliveryTLSError,
     PayloadTooLarge,
-    build_http_client,
-    post_capped,
 )
+from buzz.delivery.guard import TargetRefused
+from buzz.delivery.poster import (
+    MAX_PAYLOAD_BYTES,
+    MAX_RESPONSE_BYTES,
+    USER_AGENT,
+    AiohttpPoster,
+    CappedResponse,
+    HttpxPoster,
+)
+from buzz.delivery.signing import buzzchat_signature, new_signing_secret, signature_headers
 from tests.support.https_receiver import HttpsReceiver
 
 T = TypeVar("T")
@@ -36,7 +40,7 @@ JSON = {"content-type": "application/json"}
 
 
 def with_client(
-    use: Callable[[httpx.AsyncClient], Awaitable[T]],
+    use: Callable[[AiohttpPoster], Awaitable[T]],
     *,
     allow_private: bool = True,
     ca_bundle: str | None = None,
@@ -44,10 +48,10 @@ def with_client(
     per_host: int = 4,
     timeout_s: float = 10,
 ) -> T:
-    """Build a delivery client in a fresh event loop, run `use` with it, close it."""
+    """Build the production poster, run `use` with it in a fresh event loop, close it."""
 
     async def main() -> T:
-        client = build_http_client(
+        poster = AiohttpPoster(
             allow_private=allow_private,
             ca_bundle=ca_bundle,
             concurrency=concurrency,
@@ -55,9 +59,9 @@ def with_client(
             timeout_s=timeout_s,
         )
         try:
-            async with client:
-                return await use(client)
+            return await use(poster)
         finally:
+            await poster.aclose()
             # Let TLS connections aborted mid-response finish closing before the loop does.
             await asyncio.sleep(0.05)
 
@@ -66,7 +70,7 @@ def with_client(
 
 def post_once(url: str, content: bytes = b"{}", **client_options: object) -> CappedResponse:
     return with_client(
-        lambda c: post_capped(c, url, content=content, headers=JSON),
+        lambda p: p.post(url, content=content, headers=JSON),
         **client_options,  # type: ignore[arg-type]
     )
 
@@ -81,7 +85,7 @@ def failure_of(call: Callable[[], object], kind: type[DeliveryError]) -> str:
 
 def test_signed_delivery_reaches_the_receiver_and_verifies(https_receiver: HttpsReceiver) -> None:
     https_receiver.respond_with(202, headers={"x-receiver": "yes"}, body=b"thanks")
-    secret = new_secret()
+    secret = new_signing_secret()
     body = json.dumps({"id": "evt_1", "type": "webhook.test", "data": {}}).encode()
     headers = {
         **JSON,
@@ -92,7 +96,7 @@ def test_signed_delivery_reaches_the_receiver_and_verifies(https_receiver: Https
     }
 
     response = with_client(
-        lambda c: post_capped(c, https_receiver.url("/hook"), content=body, headers=headers),
+        lambda p: p.post(https_receiver.url("/hook"), content=body, headers=headers),
         ca_bundle=https_receiver.ca_pem_path,
     )
 
@@ -152,14 +156,17 @@ def test_plain_http_is_refused_even_when_private_targets_are_allowed() -> None:
     assert "only https:// targets are allowed" in message
 
 
-def test_the_client_guards_every_request_not_only_post_capped(
+def test_the_session_guards_every_connection_not_only_post(
     https_receiver: HttpsReceiver,
 ) -> None:
-    async def use(client: httpx.AsyncClient) -> httpx.Response:
-        return await client.post(https_receiver.url(), content=b"{}")
+    async def use(poster: AiohttpPoster) -> int:
+        # Past `post` and its URL check: the connector's resolver still refuses loopback.
+        async with poster.session().post(https_receiver.url(host="localhost"), data=b"{}") as r:
+            return r.status
 
-    with pytest.raises(TargetRefused):
+    with pytest.raises(aiohttp.ClientConnectorError) as refused:
         with_client(use, allow_private=False, ca_bundle=https_receiver.ca_pem_path)
+    assert isinstance(refused.value.__cause__, TargetRefused)
     assert https_receiver.requests == []
 
 
@@ -181,9 +188,7 @@ def test_only_64_kib_of_a_huge_response_is_read(https_receiver: HttpsReceiver) -
 def test_the_response_cap_can_be_lowered(https_receiver: HttpsReceiver) -> None:
     https_receiver.respond_with(200, body=b"0123456789")
     response = with_client(
-        lambda c: post_capped(
-            c, https_receiver.url(), content=b"{}", headers=JSON, max_response_bytes=4
-        ),
+        lambda p: p.post(https_receiver.url(), content=b"{}", headers=JSON, max_response_bytes=4),
         ca_bundle=https_receiver.ca_pem_path,
     )
     assert response.body == b"0123"
@@ -237,9 +242,9 @@ def test_a_refused_connection_is_a_connection_error() -> None:
 
 
 def test_connections_are_kept_alive_between_deliveries(https_receiver: HttpsReceiver) -> None:
-    async def twice(client: httpx.AsyncClient) -> None:
+    async def twice(poster: AiohttpPoster) -> None:
         for _ in range(2):
-            await post_capped(client, https_receiver.url(), content=b"{}", headers=JSON)
+            await poster.post(https_receiver.url(), content=b"{}", headers=JSON)
 
     with_client(twice, ca_bundle=https_receiver.ca_pem_path)
     first, second = https_receiver.requests
@@ -249,12 +254,9 @@ def test_connections_are_kept_alive_between_deliveries(https_receiver: HttpsRece
 def test_per_host_limit_caps_requests_in_flight(https_receiver: HttpsReceiver) -> None:
     https_receiver.respond_with(200, delay=0.05)
 
-    async def three_at_once(client: httpx.AsyncClient) -> list[CappedResponse]:
+    async def three_at_once(poster: AiohttpPoster) -> list[CappedResponse]:
         return await asyncio.gather(
-            *(
-                post_capped(client, https_receiver.url(), content=b"{}", headers=JSON)
-                for _ in range(3)
-            )
+            *(poster.post(https_receiver.url(), content=b"{}", headers=JSON) for _ in range(3))
         )
 
     responses = with_client(three_at_once, ca_bundle=https_receiver.ca_pem_path, per_host=1)
@@ -264,18 +266,14 @@ def test_per_host_limit_caps_requests_in_flight(https_receiver: HttpsReceiver) -
 
 def test_bad_limits_are_rejected() -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        build_http_client(
-            allow_private=False, ca_bundle=None, concurrency=0, per_host=1, timeout_s=1
-        )
+        AiohttpPoster(allow_private=False, ca_bundle=None, concurrency=0, per_host=1, timeout_s=1)
     with pytest.raises(ValueError, match="positive"):
-        build_http_client(
-            allow_private=False, ca_bundle=None, concurrency=1, per_host=1, timeout_s=0
-        )
+        AiohttpPoster(allow_private=False, ca_bundle=None, concurrency=1, per_host=1, timeout_s=0)
 
 
 def test_a_missing_ca_bundle_fails_at_build_time(tmp_path: object) -> None:
     with pytest.raises(FileNotFoundError):
-        build_http_client(
+        AiohttpPoster(
             allow_private=False,
             ca_bundle="/nonexistent/buzz-ca.pem",
             concurrency=1,
@@ -298,14 +296,8 @@ def mock_post(
         return await result if isinstance(result, Awaitable) else result
 
     async def main() -> CappedResponse:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(handle)) as client:
-            return await post_capped(
-                client,
-                "https://hooks.example/hook",
-                content=content,
-                headers=JSON,
-                timeout_s=timeout_s,
-            )
+        poster = HttpxPoster(httpx.MockTransport(handle), timeout_s=timeout_s or 10.0)
+        return await poster.post("https://hooks.example/hook", content=content, headers=JSON)
 
     return asyncio.run(main())
 

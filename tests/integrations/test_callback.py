@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from buzz.clock import ManualClock
 from buzz.integrations.models import CallbackToken
-from buzz.security import new_secret
+from buzz.security import random_token
 from buzz.testing import SeededUser, deliver_due
 from tests.integrations.conftest import (
     bot_token,
@@ -181,7 +181,7 @@ def test_missing_token_is_401(live_client: TestClient, grant: Grant) -> None:
 
 
 def test_forged_token_is_401(live_client: TestClient, grant: Grant) -> None:
-    assert_error(post_as_bot(live_client, grant.channel_id, new_secret(32), {"text": "hi"}), 401)
+    assert_error(post_as_bot(live_client, grant.channel_id, random_token(32), {"text": "hi"}), 401)
 
 
 def test_token_expires_one_hour_after_the_event(

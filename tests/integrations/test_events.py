@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from buzz.delivery.signing import new_secret
+from buzz.delivery.signing import new_signing_secret
 from buzz.platform import events
 from buzz.platform.models import Message
 from buzz.testing import SeededUser, deliver_due
@@ -331,7 +331,7 @@ def test_signature_fails_with_another_secret(
 
     [request] = received(receiver)
     with pytest.raises(WebhookVerificationError):
-        Webhook(new_secret()).verify(request.body, request.headers)
+        Webhook(new_signing_secret()).verify(request.body, request.headers)
 
 
 def test_signature_fails_when_the_body_is_altered(
@@ -555,7 +555,7 @@ def test_delivery_is_written_in_the_transaction_of_the_change(
         channel = make_channel(client, bob)
         queued = delivery_count(app)
 
-        with events.listening(explode):
+        with events.EVENT_BUS.of(app).listening(explode):
             failed = CHANGES[change](client, bob, carol, channel)
         assert failed.status_code == 500
         assert delivery_count(app) == queued

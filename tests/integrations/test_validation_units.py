@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from buzz.delivery.urls import check_https_url
 from buzz.integrations.validation import (
     check_header_name,
     check_header_value,
-    check_https_url,
     normalize_slash_command,
 )
 

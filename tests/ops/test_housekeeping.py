@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from buzz.app import PURGES
 from buzz.clock import ManualClock
-from buzz.integrations import callback
+from buzz.integrations.callback import service as callback
 from buzz.integrations.models import CallbackToken, Integration
-from buzz.ops.housekeeping import purge_expired
+from buzz.ops.housekeeping import Housekeeping
 from buzz.platform.models import AccessToken, Channel, Visibility
 from buzz.testing import SeededUser, issue_token
 
@@ -46,10 +47,10 @@ def test_purge_forgets_only_expired_tokens(
     clock.advance(minutes=59)
     callback_fresh = _count(app, CallbackToken)
     issue_token(app, alice)  # a second access token, issued 59 minutes after the first
-    assert purge_expired(app.state.database, clock=clock) == 0
+    assert Housekeeping(app.state.database, purges=PURGES, clock=clock).purge_expired() == 0
 
     clock.advance(minutes=2)  # the first access token and the callback token are past the hour
 
-    assert purge_expired(app.state.database, clock=clock) == 2
+    assert Housekeeping(app.state.database, purges=PURGES, clock=clock).purge_expired() == 2
     assert (callback_fresh, _count(app, CallbackToken)) == (1, 0)
     assert _count(app, AccessToken) == 1

@@ -45,14 +45,14 @@ def snapshot(event: events.ChannelEvent) -> dict[str, Any]:
 
 
 @pytest.fixture
-def published() -> Iterator[list[dict[str, Any]]]:
+def published(app: FastAPI) -> Iterator[list[dict[str, Any]]]:
     """Snapshots of the events published while the test runs."""
     seen: list[dict[str, Any]] = []
 
     def record(_session: Session, event: events.ChannelEvent) -> None:
         seen.append(snapshot(event))
 
-    with events.listening(record):
+    with events.EVENT_BUS.of(app).listening(record):
         yield seen
 
 
@@ -203,7 +203,7 @@ def test_listener_sees_the_change_in_its_session(client: TestClient, alice: Seed
         found.append(row.text if row else "<missing>")
 
     channel = make_channel(client, alice)
-    with events.listening(look_up):
+    with events.EVENT_BUS.of(client.app).listening(look_up):
         post_message(client, alice, channel["id"], "visible already")
     assert found == ["visible already"]
 
@@ -255,7 +255,7 @@ def test_change_is_rolled_back_when_a_listener_fails(
     with TestClient(app, raise_server_exceptions=False) as client:
         channel = make_channel(client, alice)["id"]
         before = observe(client, alice, bob, channel)
-        with events.listening(explode):
+        with events.EVENT_BUS.of(app).listening(explode):
             response = change(client, alice, bob, channel)
         assert_error(response, 500)
         assert observe(client, alice, bob, channel) == before
@@ -263,7 +263,7 @@ def test_change_is_rolled_back_when_a_listener_fails(
 
 def test_listener_is_not_called_after_its_block(client: TestClient, alice: SeededUser) -> None:
     calls: list[datetime] = []
-    with events.listening(lambda _s, e: calls.append(e.occurred_at)):
+    with events.EVENT_BUS.of(client.app).listening(lambda _s, e: calls.append(e.occurred_at)):
         pass
     post_message(client, alice, make_channel(client, alice)["id"])
     assert calls == []

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from buzz.buzzchat.models import Account, BotSettings, Subscriber, Tier, new_id
-from buzz.web.errors import BadRequest, NotFound
+from buzz.errors import BadRequest, NotFound
 
 __all__ = [
     "DEFAULT_WELCOME",

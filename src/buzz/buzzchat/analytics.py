@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from buzz.buzzchat import counts
 from buzz.buzzchat.models import BotMessage, MessageKind, MessageStatus
-from buzz.web.routing import CamelModel
+from buzz.wire import CamelModel
 
 __all__ = ["Analytics", "Period", "TriggerCount", "faq_triggers", "summary"]
 

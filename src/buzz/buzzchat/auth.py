@@ -22,10 +22,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from buzz.buzzchat import accounts, keys
 from buzz.buzzchat.models import Account, Subscriber, Tier
-from buzz.db import Database, SessionDep
-from buzz.ratelimit import Decision, RateLimiter
-from buzz.settings import Settings
-from buzz.web.errors import Forbidden, TooManyRequests, Unauthorized
+from buzz.db import DATABASE, SessionDep
+from buzz.errors import Forbidden, TooManyRequests, Unauthorized
+from buzz.ratelimit import RATE_LIMITER, Decision
+from buzz.settings import SETTINGS
 from buzz.web.routing import ClockDep
 
 __all__ = [
@@ -99,7 +99,7 @@ async def current_caller_briefly(request: Request, now: ClockDep) -> Caller:
 
 async def authorize_briefly(request: Request, now: datetime, *, count: bool = True) -> Caller:
     """`authorize` on a session of its own, held only while it checks."""
-    database: Database = request.app.state.database
+    database = DATABASE.of(request.app)
     async with database.request_gate():
 
         def check() -> Caller:
@@ -111,8 +111,8 @@ async def authorize_briefly(request: Request, now: datetime, *, count: bool = Tr
 
 def authorize(request: Request, session: Session, now: datetime, *, count: bool = True) -> Caller:
     """Authenticate, count and tier-check one request (see the module's docstring)."""
-    limiter: RateLimiter = request.app.state.rate_limiter
-    settings: Settings = request.app.state.settings
+    limiter = RATE_LIMITER.of(request.app)
+    settings = SETTINGS.of(request.app)
     address = request.client.host if request.client else "unknown"
     failures_key = f"buzzchat:auth-failures:{address}"
     failures = limiter.peek(failures_key, FAILED_AUTH_PER_MINUTE)

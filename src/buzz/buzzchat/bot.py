@@ -100,7 +100,7 @@ def _mark_sent(
         events.raise_event(
             session,
             account=account,
-            event_type="message.sent",
+            event_type=events.WebhookEvent.MESSAGE_SENT,
             data={
                 "messageId": message.id,
                 "message": message.text,
@@ -187,7 +187,7 @@ def _answer_faq(
         events.raise_event(
             session,
             account=account,
-            event_type="message.received",
+            event_type=events.WebhookEvent.MESSAGE_RECEIVED,
             data={
                 "username": event.username,
                 "text": event.text,

@@ -20,8 +20,8 @@ from buzz.buzzchat.models import (
     new_id,
 )
 from buzz.buzzchat.schemas import Strict
-from buzz.web.errors import BadRequest
-from buzz.web.routing import CamelModel
+from buzz.errors import BadRequest
+from buzz.wire import CamelModel
 
 __all__ = [
     "SettingsOut",
@@ -203,7 +203,9 @@ def update_settings(
         events.raise_event(
             session,
             account=account,
-            event_type="bot.started" if started else "bot.stopped",
+            event_type=(
+                events.WebhookEvent.BOT_STARTED if started else events.WebhookEvent.BOT_STOPPED
+            ),
             data={"accountId": account.id, "timestamp": events.iso(now)},
             now=now,
         )

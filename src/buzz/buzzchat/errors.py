@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
-from buzz.web.errors import ApiError, ErrorFamily, register_family
+from buzz.errors import ApiError
+from buzz.web.errors import ErrorFamily, register_family
 
 __all__ = [
     "BOT_INACTIVE",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
@@ -11,19 +12,22 @@ from sqlalchemy.orm import Session
 
 from buzz.buzzchat.models import Account, Webhook, new_id
 from buzz.delivery import outbox
-from buzz.delivery.models import Target
 
-__all__ = ["EVENT_TYPES", "TEST_EVENT", "iso", "payload_of", "raise_event"]
+__all__ = ["TEST_EVENT", "WebhookEvent", "iso", "payload_of", "raise_event"]
 
-# The seed's six events, in its order.
-EVENT_TYPES = (
-    "giveaway.entry",
-    "giveaway.winner",
-    "message.sent",
-    "message.received",
-    "bot.started",
-    "bot.stopped",
-)
+
+class WebhookEvent(StrEnum):
+    """The events a webhook can subscribe to, in the order BuzzChat lists them."""
+
+    GIVEAWAY_ENTRY = "giveaway.entry"
+    GIVEAWAY_WINNER = "giveaway.winner"
+    MESSAGE_SENT = "message.sent"
+    MESSAGE_RECEIVED = "message.received"
+    BOT_STARTED = "bot.started"
+    BOT_STOPPED = "bot.stopped"
+
+
+# Sent only by `POST /webhooks/{id}/test`, to that webhook, whatever it subscribed to.
 TEST_EVENT = "webhook.test"
 
 
@@ -42,7 +46,7 @@ def raise_event(
     session: Session,
     *,
     account: Account,
-    event_type: str,
+    event_type: WebhookEvent,
     data: dict[str, Any],
     now: datetime,
 ) -> str | None:
@@ -51,9 +55,9 @@ def raise_event(
     Returns the event id, or None when no webhook wants the event.
     """
     hooks = session.execute(
-        select(Webhook.id, Webhook.target_id, Webhook.events)
-        .join(Target, Target.id == Webhook.target_id)
-        .where(Webhook.subscriber_id == account.subscriber_id, Target.active.is_(True))
+        select(Webhook.id, Webhook.target_id, Webhook.events).where(
+            Webhook.subscriber_id == account.subscriber_id, outbox.is_active(Webhook.target_id)
+        )
     ).all()
     wanted = [(hook_id, target_id) for hook_id, target_id, kinds in hooks if event_type in kinds]
     if not wanted:

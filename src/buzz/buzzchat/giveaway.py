@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from buzz.buzzchat import counts, events
 from buzz.buzzchat.models import Account, BotSettings, GiveawayEntry
-from buzz.web.errors import BadRequest
+from buzz.errors import BadRequest
 
 __all__ = ["clear", "enter", "entries", "pick_winners"]
 
@@ -67,7 +67,7 @@ def enter(
     events.raise_event(
         session,
         account=account,
-        event_type="giveaway.entry",
+        event_type=events.WebhookEvent.GIVEAWAY_ENTRY,
         data={"username": username, "entryTime": events.iso(entered_at), "accountId": account.id},
         now=now,
     )
@@ -102,7 +102,7 @@ def pick_winners(
     events.raise_event(
         session,
         account=account,
-        event_type="giveaway.winner",
+        event_type=events.WebhookEvent.GIVEAWAY_WINNER,
         data={"winners": winners, "timestamp": events.iso(now), "accountId": account.id},
         now=now,
     )

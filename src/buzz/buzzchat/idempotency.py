@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from buzz.buzzchat.models import IdempotencyRecord
-from buzz.web.errors import BadRequest
+from buzz.errors import BadRequest
 
 __all__ = ["KEY_TTL", "MAX_KEY_CHARS", "check_key", "fingerprint", "once", "remember", "replay"]
 

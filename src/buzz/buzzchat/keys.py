@@ -10,8 +10,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from buzz.buzzchat.models import ApiKey, Subscriber, new_id
+from buzz.errors import BadRequest, NotFound
 from buzz.security import hash_secret, random_base62
-from buzz.web.errors import BadRequest, NotFound
 
 __all__ = [
     "KEY_PREFIX",

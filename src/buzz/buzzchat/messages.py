@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from buzz.buzzchat import bot
 from buzz.buzzchat.errors import BOT_INACTIVE
 from buzz.buzzchat.models import Account, BotMessage, BotSettings, MessageKind, MessageStatus
-from buzz.web.errors import BadRequest
+from buzz.errors import BadRequest
 
 __all__ = ["list_messages", "send"]
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from buzz.web.routing import CamelModel
+from buzz.wire import CamelModel
 
 __all__ = [
     "AccountOut",

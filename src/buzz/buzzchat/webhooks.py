@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,19 +11,19 @@ from sqlalchemy.orm import Session
 
 from buzz.buzzchat import events
 from buzz.buzzchat.models import Webhook, new_id
-from buzz.db import new_uuid
 from buzz.delivery import outbox, signing
-from buzz.delivery.models import Attempt, Delivery, DeliveryStatus, Target
-from buzz.web.errors import BadRequest, NotFound
+from buzz.delivery.attempts import AttemptResult
+from buzz.delivery.outbox import TargetView
+from buzz.errors import BadRequest, NotFound
 
 __all__ = [
     "MAX_WEBHOOKS",
     "ROTATION_OVERLAP",
-    "TestResult",
     "create_webhook",
     "delete_webhook",
     "get_webhook",
     "list_webhooks",
+    "record_test",
     "rotate_secret",
     "update_webhook",
 ]
@@ -41,14 +40,14 @@ def create_webhook(
     event_types: list[str],
     description: str | None,
     now: datetime,
-) -> tuple[Webhook, Target, str]:
+) -> tuple[Webhook, TargetView, str]:
     """A new webhook, its target, and its secret (shown this once)."""
     count = session.scalar(
         select(func.count()).select_from(Webhook).where(Webhook.subscriber_id == subscriber_id)
     )
     if (count or 0) >= MAX_WEBHOOKS:
         raise BadRequest.on("url", f"A subscriber has at most {MAX_WEBHOOKS} webhooks")
-    secret = signing.new_secret()
+    secret = signing.new_signing_secret()
     target = outbox.create_target(session, url=url, secrets=[secret], style="buzzchat", now=now)
     webhook = Webhook(
         id=new_id("wh", 20),
@@ -63,24 +62,28 @@ def create_webhook(
     return webhook, target, secret
 
 
-def list_webhooks(session: Session, *, subscriber_id: str) -> Sequence[tuple[Webhook, Target]]:
-    query = (
-        select(Webhook, Target)
-        .join(Target, Target.id == Webhook.target_id)
-        .where(Webhook.subscriber_id == subscriber_id)
-        .order_by(Webhook.seq)
-    )
-    return [(w, t) for w, t in session.execute(query).all()]
+def list_webhooks(session: Session, *, subscriber_id: str) -> Sequence[tuple[Webhook, TargetView]]:
+    """The subscriber's webhooks in creation order, each with its target."""
+    hooks = session.scalars(
+        select(Webhook).where(Webhook.subscriber_id == subscriber_id).order_by(Webhook.seq)
+    ).all()
+    found = outbox.targets(session, [w.target_id for w in hooks])
+    return [(w, found[w.target_id]) for w in hooks]
 
 
-def get_webhook(session: Session, *, subscriber_id: str, webhook_id: str) -> tuple[Webhook, Target]:
-    """One of the subscriber's webhooks; 404 otherwise."""
+def _owned(session: Session, *, subscriber_id: str, webhook_id: str) -> Webhook:
     webhook = session.scalar(select(Webhook).where(Webhook.id == webhook_id))
     if webhook is None or webhook.subscriber_id != subscriber_id:
         raise NotFound("Webhook not found")
-    target = session.get(Target, webhook.target_id)
-    assert target is not None
-    return webhook, target
+    return webhook
+
+
+def get_webhook(
+    session: Session, *, subscriber_id: str, webhook_id: str
+) -> tuple[Webhook, TargetView]:
+    """One of the subscriber's webhooks, with its target; 404 otherwise."""
+    webhook = _owned(session, subscriber_id=subscriber_id, webhook_id=webhook_id)
+    return webhook, outbox.targets(session, [webhook.target_id])[webhook.target_id]
 
 
 def update_webhook(
@@ -90,92 +93,67 @@ def update_webhook(
     webhook_id: str,
     changes: dict[str, Any],
     now: datetime,
-) -> tuple[Webhook, Target]:
+) -> tuple[Webhook, TargetView]:
     """Change url, events, description or active; re-activating clears the failure record."""
-    webhook, target = get_webhook(session, subscriber_id=subscriber_id, webhook_id=webhook_id)
-    if "url" in changes:
-        target.url = changes["url"]
+    webhook = _owned(session, subscriber_id=subscriber_id, webhook_id=webhook_id)
     if "events" in changes:
         webhook.events = changes["events"]
     if "description" in changes:
         webhook.description = changes["description"]
-    if "active" in changes:
-        target.active = changes["active"]
-        if changes["active"]:
-            target.disabled_reason = None
-            target.failing_since = None
-        else:
-            target.disabled_reason = "Deactivated through the API"
+    target = outbox.update_target(
+        session,
+        webhook.target_id,
+        url=changes.get("url"),
+        active=changes.get("active"),
+        disabled_reason="Deactivated through the API",
+    )
     session.flush()
     return webhook, target
 
 
 def delete_webhook(session: Session, *, subscriber_id: str, webhook_id: str) -> None:
     """Delete the webhook; deliveries not yet made are dropped with it."""
-    webhook, target = get_webhook(session, subscriber_id=subscriber_id, webhook_id=webhook_id)
+    webhook = _owned(session, subscriber_id=subscriber_id, webhook_id=webhook_id)
     session.delete(webhook)
     session.flush()
-    outbox.delete_target(session, target_id=target.id)
+    outbox.delete_target(session, target_id=webhook.target_id)
 
 
 def rotate_secret(
     session: Session, *, subscriber_id: str, webhook_id: str, now: datetime
-) -> tuple[Webhook, Target, str]:
-    """A new secret, signing first; the previous one goes on signing for 24 h."""
-    webhook, target = get_webhook(session, subscriber_id=subscriber_id, webhook_id=webhook_id)
-    secret = signing.new_secret()
-    expires = events.iso(now + ROTATION_OVERLAP)
-    live = outbox.live_secrets(target, now)
-    # Only the newest previous secret keeps signing; older ones were already expiring.
-    kept = [{"secret": live[0], "expiresAt": expires}] if live else []
-    target.secrets = [{"secret": secret, "expiresAt": None}, *kept]
-    session.flush()
-    return webhook, target, secret
+) -> tuple[Webhook, str, datetime]:
+    """A new secret, signing first; the previous one goes on signing until the returned time."""
+    webhook = _owned(session, subscriber_id=subscriber_id, webhook_id=webhook_id)
+    secret = signing.new_signing_secret()
+    until = outbox.rotate_secrets(
+        session, webhook.target_id, new_secret=secret, overlap=ROTATION_OVERLAP, now=now
+    )
+    return webhook, secret, until
 
 
-@dataclass(frozen=True)
-class TestResult:
-    delivered: bool
-    response_code: int | None
-    response_time: int
-    error: str | None
-
-
-def record_test(
-    session: Session,
-    *,
-    target_id: str,
-    event_id: str,
-    payload: bytes,
-    result: TestResult,
-    response_body: str | None,
-    now: datetime,
-) -> None:
-    """Keep the test in the delivery log, as one attempt that is never retried."""
-    delivery = Delivery(
-        public_id=new_uuid(),
-        target_id=target_id,
+def test_event(
+    session: Session, *, subscriber_id: str, webhook_id: str, now: datetime, timestamp: int
+) -> outbox.OneOff:
+    """The `webhook.test` event of one of the subscriber's webhooks, ready to send once."""
+    webhook = _owned(session, subscriber_id=subscriber_id, webhook_id=webhook_id)
+    event_id = new_id("evt", 24)
+    payload = events.payload_of(
+        event_id=event_id,
+        event_type=events.TEST_EVENT,
+        data={"webhookId": webhook.id, "message": "This is a test event from BuzzChat"},
+        now=now,
+    )
+    return outbox.one_off(
+        session,
+        target_id=webhook.target_id,
         event_id=event_id,
         event_type=events.TEST_EVENT,
         payload=payload,
-        status=(DeliveryStatus.DELIVERED if result.delivered else DeliveryStatus.FAILED).value,
-        attempts=1,
-        next_attempt_at=None,
-        first_attempt_at=now,
-        last_response_code=result.response_code,
-        last_error=result.error,
-        created_at=now,
+        now=now,
+        timestamp=timestamp,
     )
-    session.add(delivery)
-    session.flush()
-    session.add(
-        Attempt(
-            delivery_id=delivery.id,
-            at=now,
-            response_code=result.response_code,
-            duration_ms=result.response_time,
-            error=result.error,
-            response_body=response_body,
-        )
-    )
-    session.flush()
+
+
+def record_test(session: Session, sent: outbox.OneOff, *, result: AttemptResult) -> None:
+    """Keep the test in the delivery log, as one attempt that is never retried."""
+    outbox.record_one_off(session, sent, result=result)

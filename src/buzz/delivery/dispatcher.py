@@ -1,8 +1,9 @@
 """The dispatcher: claims due deliveries, POSTs them signed, records what happened (SPEC §4.2).
 
-One asyncio task per process. Database work (claims, outcome batches) runs on threads so the
-event loop only ever waits on the network. It wakes when a transaction that enqueued commits
-(in this process directly, in others through PostgreSQL NOTIFY) and polls once a second anyway.
+One asyncio task per process, sending through the process's one `Poster`. Database work
+(claims, outcome batches) runs on threads so the event loop only ever waits on the network. It
+wakes when a transaction that enqueued commits (in this process through `Wakers`, in others
+through PostgreSQL NOTIFY) and polls once a second anyway.
 """
 
 from __future__ import annotations
@@ -11,22 +12,20 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from collections import Counter, deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
-import httpx
-
 from buzz.clock import Clock, system_clock
 from buzz.db import Database
-from buzz.delivery import metrics, outbox, retry, signing
-from buzz.delivery.outbox import Claimed, Outcome
-from buzz.delivery.transport import CappedResponse, DeliveryError, Poster, post_capped
+from buzz.delivery import claims, metrics, outbox
+from buzz.delivery.attempts import attempt
+from buzz.delivery.claims import AttemptOutcome, Claimed
+from buzz.delivery.poster import Poster
 from buzz.settings import Settings
 
-__all__ = ["Dispatcher", "delivery_headers"]
+__all__ = ["Dispatcher"]
 
 log = logging.getLogger("buzz.dispatcher")
 
@@ -37,26 +36,6 @@ POLL_INTERVAL_S = 1.0
 SHUTDOWN_GRACE_S = 10.0
 
 
-def delivery_headers(claimed: Claimed, *, timestamp: int) -> dict[str, str]:
-    """Every header of one attempt: the target's own, then ours (which the target cannot set)."""
-    headers = dict(claimed.headers)
-    headers["content-type"] = "application/json"
-    headers.update(
-        signing.signature_headers(
-            secrets=claimed.secrets,
-            msg_id=claimed.event_id,
-            timestamp=timestamp,
-            body=claimed.payload,
-        )
-    )
-    if claimed.style == "buzzchat":
-        headers["X-BuzzChat-Signature"] = signing.buzzchat_signature(
-            claimed.secrets[0], claimed.payload
-        )
-        headers["X-BuzzChat-Event"] = claimed.event_type
-    return headers
-
-
 class Dispatcher:
     """Delivers the outbox of one database, from one process."""
 
@@ -65,11 +44,11 @@ class Dispatcher:
         *,
         database: Database,
         settings: Settings,
+        poster: Poster,
+        wakers: outbox.Wakers | None = None,
         clock: Clock = system_clock,
         wall_clock: Clock = system_clock,
         rng: random.Random | None = None,
-        client_factory: Callable[[], httpx.AsyncClient] | None = None,
-        poster: Poster | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
@@ -77,9 +56,8 @@ class Dispatcher:
         # Signature timestamps are checked by receivers against real time, whatever `clock` says.
         self.wall_clock = wall_clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
-        # A given httpx client (tests: MockTransport) is used as is; otherwise the fast Poster.
-        self.client_factory = client_factory
         self.poster = poster
+        self.wakers = wakers
         self.concurrency = settings.dispatch_concurrency
         self.per_host = settings.dispatch_per_host
         # Claimed deliveries wait here for a slot: in all, and per host (so claims are large,
@@ -88,52 +66,19 @@ class Dispatcher:
         self.buffer_limit = max(self.concurrency, CLAIM_BATCH) * 2
         self.host_buffer = self.per_host * HOST_BUFFER
         self.lease = timedelta(seconds=settings.dispatch_timeout_s * (HOST_BUFFER + 2) + 30)
-        self._client: httpx.AsyncClient | None = None
         self._running: Counter[str] = Counter()
         self._waiting: dict[str, deque[Claimed]] = {}
         self._waiting_count = 0
         self._tasks: dict[asyncio.Task[None], Claimed] = {}
-        self._outcomes: list[Outcome] = []
+        self._outcomes: list[AttemptOutcome] = []
         self._overflow: list[int] = []
         self._slot_freed = asyncio.Event()
 
-    def _open(self) -> None:
-        if self.client_factory is not None:
-            self._client = self.client_factory()
-        elif self.poster is None:
-            s = self.settings
-            self.poster = Poster(
-                allow_private=s.allow_private_targets,
-                ca_bundle=s.dispatch_ca_bundle,
-                concurrency=s.dispatch_concurrency,
-                per_host=s.dispatch_per_host,
-                timeout_s=s.dispatch_timeout_s,
-            )
-
-    async def _close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-        if self.poster is not None:
-            await self.poster.aclose()
-
-    async def _post(self, item: Claimed, headers: dict[str, str]) -> CappedResponse:
-        if self._client is not None:
-            return await post_capped(
-                self._client,
-                item.url,
-                content=item.payload,
-                headers=headers,
-                timeout_s=self.settings.dispatch_timeout_s,
-            )
-        assert self.poster is not None
-        return await self.poster.post(item.url, content=item.payload, headers=headers)
-
     # ---- one pass, for tests and `buzz.testing` ----------------------------------------------
 
-    async def drain(self) -> list[Outcome]:
+    async def drain(self) -> list[AttemptOutcome]:
         """Send everything due now, once each, and record it; returns the outcomes."""
-        self._open()
-        done: list[Outcome] = []
+        done: list[AttemptOutcome] = []
         try:
             while claimed := await asyncio.to_thread(self._claim, CLAIM_BATCH):
                 for item in claimed:
@@ -144,7 +89,7 @@ class Dispatcher:
                 await asyncio.to_thread(self._record, batch)
                 done.extend(batch)
         finally:
-            await self._close()
+            await self.poster.aclose()  # this event loop's connections
         return done
 
     # ---- the long-running loop ---------------------------------------------------------------
@@ -157,9 +102,9 @@ class Dispatcher:
         def waker() -> None:
             loop.call_soon_threadsafe(wake.set)
 
-        outbox.add_waker(waker)
+        if self.wakers is not None:
+            self.wakers.add(waker)
         listener = asyncio.create_task(self._listen(wake, stop))
-        self._open()
         writer = asyncio.create_task(self._write_outcomes(stop))
         try:
             while not stop.is_set():
@@ -183,14 +128,14 @@ class Dispatcher:
                     wake.wait(), stop.wait(), self._slot_freed.wait(), wait_s=POLL_INTERVAL_S
                 )
         finally:
-            outbox.remove_waker(waker)
+            if self.wakers is not None:
+                self.wakers.remove(waker)
             listener.cancel()
             await self._shutdown()
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
             await asyncio.to_thread(self._record, self._take_outcomes())
-            await self._close()
 
     async def _shutdown(self) -> None:
         waiting = [item for queue in self._waiting.values() for item in queue]
@@ -219,7 +164,7 @@ class Dispatcher:
                     # The leases expire and those deliveries are tried again: at least once.
                     log.exception("recording %d outcomes failed", len(batch))
 
-    def _take_outcomes(self) -> list[Outcome]:
+    def _take_outcomes(self) -> list[AttemptOutcome]:
         batch, self._outcomes = self._outcomes, []
         return batch
 
@@ -316,24 +261,11 @@ class Dispatcher:
     # ---- one attempt -------------------------------------------------------------------------
 
     async def _deliver(self, item: Claimed) -> None:
-        at = self.clock()
-        started = time.perf_counter()
-        headers = delivery_headers(item, timestamp=int(self.wall_clock().timestamp()))
-        try:
-            response = await self._post(item, headers)
-        except DeliveryError as exc:
-            outcome = Outcome(item, at=at, duration_ms=_ms(started), error=str(exc))
-        else:
-            code = response.status_code
-            outcome = Outcome(
-                item,
-                at=at,
-                duration_ms=_ms(started),
-                response_code=code,
-                response_body=response.body,
-                error=None if 200 <= code < 300 else f"HTTP {code}",
-                retry_after_s=retry.retry_after_for(code, response.headers, self.clock()),
-            )
+        headers = item.headers_at(int(self.wall_clock().timestamp()))
+        result = await attempt(
+            self.poster, item.url, payload=item.payload, headers=headers, clock=self.clock
+        )
+        outcome = AttemptOutcome.of(item, result)
         metrics.observe_attempt(outcome, now=self.wall_clock())
         self._outcomes.append(outcome)
 
@@ -341,27 +273,23 @@ class Dispatcher:
 
     def _claim(self, limit: int, skip_targets: frozenset[str] = frozenset()) -> list[Claimed]:
         with self.database.session() as session:
-            claimed = outbox.claim_due(
+            claimed = claims.claim_due(
                 session, now=self.clock(), limit=limit, lease=self.lease, skip_targets=skip_targets
             )
             session.commit()
             return claimed
 
-    def _record(self, outcomes: list[Outcome]) -> None:
+    def _record(self, outcomes: list[AttemptOutcome]) -> None:
         if not outcomes:
             return
         with self.database.session() as session:
-            outbox.record_outcomes(session, outcomes, now=self.clock(), rng=self.rng)
+            claims.record_outcomes(session, outcomes, now=self.clock(), rng=self.rng)
             session.commit()
 
     def _release(self, ids: list[int]) -> None:
         with self.database.session() as session:
-            outbox.release(session, ids, now=self.clock())
+            claims.release(session, ids, now=self.clock())
             session.commit()
-
-
-def _ms(started: float) -> int:
-    return round((time.perf_counter() - started) * 1000)
 
 
 async def _first_of(*waits: Coroutine[Any, Any, Any], wait_s: float) -> None:

@@ -1,63 +1,25 @@
-"""The delivery log (SPEC §3.10): what each family shows of a target's deliveries."""
+"""The delivery log (SPEC §3.10): what each family shows of a target's deliveries.
+
+Each call is scoped to one target, which the family has already checked the caller owns; a
+delivery of another target is as unknown as one that does not exist (404).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
 
-from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from buzz.delivery import outbox
 from buzz.delivery.models import Attempt, Delivery, DeliveryStatus
-from buzz.web.errors import NotFound
-from buzz.web.routing import CamelModel
+from buzz.delivery.outbox import wake_after_commit
+from buzz.delivery.schemas import AttemptRecord, DeliveryDetail, DeliveryList, DeliveryRecord
+from buzz.errors import NotFound
 
-__all__ = [
-    "AttemptRecord",
-    "DeliveryDetail",
-    "DeliveryRecord",
-    "detail",
-    "get",
-    "page",
-    "record",
-    "redeliver",
-]
+__all__ = ["detail", "page", "redeliver"]
 
 
-class DeliveryRecord(CamelModel):
-    """One event sent (or to be sent) to one subscription or webhook."""
-
-    id: str
-    event_id: str
-    event_type: str
-    status: Literal["pending", "delivered", "failed"]
-    attempts: int
-    last_response_code: int | None
-    last_error: str | None
-    next_attempt_at: datetime | None
-    created_at: datetime
-
-
-class AttemptRecord(CamelModel):
-    """One POST of a delivery."""
-
-    at: datetime
-    response_code: int | None
-    duration_ms: int
-    error: str | None
-    response_body: str | None = Field(description="The first 1 KiB of the response body.")
-
-
-class DeliveryDetail(DeliveryRecord):
-    """A delivery with every attempt, oldest first (`attempts` stays the count)."""
-
-    attempt_log: list[AttemptRecord]
-
-
-def record(delivery: Delivery) -> DeliveryRecord:
+def _record(delivery: Delivery) -> DeliveryRecord:
     return DeliveryRecord(
         id=delivery.public_id,
         event_id=delivery.event_id,
@@ -71,8 +33,8 @@ def record(delivery: Delivery) -> DeliveryRecord:
     )
 
 
-def page(session: Session, *, target_id: str, limit: int, offset: int) -> Sequence[Delivery]:
-    """A target's deliveries, newest first."""
+def page(session: Session, *, target_id: str, limit: int, offset: int) -> DeliveryList:
+    """A page of the target's deliveries, newest first."""
     query = (
         select(Delivery)
         .where(Delivery.target_id == target_id)
@@ -80,11 +42,10 @@ def page(session: Session, *, target_id: str, limit: int, offset: int) -> Sequen
         .limit(limit)
         .offset(offset)
     )
-    return session.scalars(query).all()
+    return DeliveryList(deliveries=[_record(d) for d in session.scalars(query)])
 
 
-def get(session: Session, *, target_id: str, delivery_id: str) -> Delivery:
-    """One of the target's deliveries by its public id; 404 otherwise."""
+def _get(session: Session, *, target_id: str, delivery_id: str) -> Delivery:
     delivery = session.scalar(
         select(Delivery).where(Delivery.public_id == delivery_id, Delivery.target_id == target_id)
     )
@@ -93,13 +54,14 @@ def get(session: Session, *, target_id: str, delivery_id: str) -> Delivery:
     return delivery
 
 
-def detail(session: Session, delivery: Delivery) -> DeliveryDetail:
-    """The delivery and its attempts, oldest first."""
+def detail(session: Session, *, target_id: str, delivery_id: str) -> DeliveryDetail:
+    """One of the target's deliveries with its attempts, oldest first; 404 otherwise."""
+    delivery = _get(session, target_id=target_id, delivery_id=delivery_id)
     attempts = session.scalars(
         select(Attempt).where(Attempt.delivery_id == delivery.id).order_by(Attempt.id)
     ).all()
     return DeliveryDetail(
-        **record(delivery).model_dump(),
+        **_record(delivery).model_dump(),
         attempt_log=[
             AttemptRecord(
                 at=a.at,
@@ -113,7 +75,14 @@ def detail(session: Session, delivery: Delivery) -> DeliveryDetail:
     )
 
 
-def redeliver(session: Session, *, delivery: Delivery, now: datetime) -> DeliveryRecord:
-    """Queue the delivery again, due now."""
-    outbox.redeliver(session, delivery=delivery, now=now)
-    return record(delivery)
+def redeliver(
+    session: Session, *, target_id: str, delivery_id: str, now: datetime
+) -> DeliveryRecord:
+    """Queue one of the target's deliveries again, due now, whatever became of it; its attempts
+    are kept. 404 when it is not the target's."""
+    delivery = _get(session, target_id=target_id, delivery_id=delivery_id)
+    delivery.status = DeliveryStatus.PENDING.value
+    delivery.next_attempt_at = now
+    session.flush()
+    wake_after_commit(session)
+    return _record(delivery)

@@ -7,8 +7,8 @@ from typing import get_args
 
 from prometheus_client import Counter, Histogram
 
-from buzz.delivery.outbox import Outcome
-from buzz.delivery.retry import Outcome as RetryOutcome
+from buzz.delivery.claims import AttemptOutcome
+from buzz.delivery.retry import Verdict
 
 __all__ = ["ATTEMPTS", "DELIVERY_LATENCY", "observe_attempt"]
 
@@ -24,10 +24,10 @@ DELIVERY_LATENCY = Histogram(
 )
 
 
-_BY_VERDICT = {verdict: ATTEMPTS.labels(outcome=verdict) for verdict in get_args(RetryOutcome)}
+_BY_VERDICT = {verdict: ATTEMPTS.labels(outcome=verdict) for verdict in get_args(Verdict)}
 
 
-def observe_attempt(outcome: Outcome, *, now: datetime) -> None:
+def observe_attempt(outcome: AttemptOutcome, *, now: datetime) -> None:
     """Count one attempt, and time it from the event when it delivered."""
     verdict = outcome.verdict
     _BY_VERDICT[verdict].inc()

@@ -31,7 +31,7 @@ __all__ = [
     "MAX_RETRY_AFTER_S",
     "RETRY_AFTER_STATUSES",
     "RETRY_GAPS",
-    "Outcome",
+    "Verdict",
     "classify",
     "next_attempt_at",
     "parse_retry_after",
@@ -52,12 +52,13 @@ JITTER = 0.2
 MAX_RETRY_AFTER_S = 3600.0
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 
-Outcome = Literal["delivered", "gone", "retry"]
+# What a status means for the delivery: done, the target is gone (disable it), or try again.
+Verdict = Literal["delivered", "gone", "retry"]
 
 _DELTA_SECONDS = re.compile(r"\d+(\.\d+)?")
 
 
-def classify(status_code: int) -> Outcome:
+def classify(status_code: int) -> Verdict:
     """2xx is delivered, 410 is gone (disable the target), anything else (3xx too) is retried."""
     if 200 <= status_code < 300:
         return "delivered"

@@ -13,7 +13,7 @@ import functools
 import hashlib
 import hmac
 import secrets as _secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
@@ -21,7 +21,8 @@ from standardwebhooks import Webhook
 __all__ = [
     "SECRET_PREFIX",
     "buzzchat_signature",
-    "new_secret",
+    "delivery_headers",
+    "new_signing_secret",
     "sign",
     "signature_headers",
 ]
@@ -29,7 +30,7 @@ __all__ = [
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 
 
-def new_secret() -> str:
+def new_signing_secret() -> str:
     """A fresh signing secret: ``whsec_`` + base64 of 32 random bytes."""
     return SECRET_PREFIX + base64.b64encode(_secrets.token_bytes(32)).decode("ascii")
 
@@ -65,3 +66,26 @@ def buzzchat_signature(secret: str, body: bytes) -> str:
     """Hex HMAC-SHA256 of `body` keyed with the whole secret string (UTF-8), as the seed's
     ``verifyWebhookSignature`` computes it."""
     return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def delivery_headers(
+    *,
+    secrets: Sequence[str],
+    fixed: Iterable[tuple[str, str]],
+    style: str,
+    event_id: str,
+    event_type: str,
+    payload: bytes,
+    timestamp: int,
+) -> dict[str, str]:
+    """Every header of one attempt: the target's `fixed` ones, then ours (which it cannot set):
+    the Standard Webhooks trio and, for style "buzzchat", BuzzChat's signature and event name."""
+    headers = dict(fixed)
+    headers["content-type"] = "application/json"
+    headers.update(
+        signature_headers(secrets=secrets, msg_id=event_id, timestamp=timestamp, body=payload)
+    )
+    if style == "buzzchat":
+        headers["X-BuzzChat-Signature"] = buzzchat_signature(secrets[0], payload)
+        headers["X-BuzzChat-Event"] = event_type
+    return headers

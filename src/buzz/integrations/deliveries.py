@@ -6,10 +6,11 @@ from fastapi import APIRouter
 
 from buzz.db import SessionDep
 from buzz.delivery import log
+from buzz.delivery.schemas import DeliveryDetail, DeliveryList, DeliveryRecord
 from buzz.integrations import service
 from buzz.platform.auth import CurrentUser
 from buzz.platform.errors_schema import buzz_errors
-from buzz.web.routing import CamelModel, ClockDep, JSONRoute, PageDep
+from buzz.web.routing import ClockDep, JSONRoute, PageDep
 
 __all__ = ["router"]
 
@@ -19,10 +20,6 @@ router = APIRouter(
     tags=["Delivery log"],
     responses=buzz_errors(400, 401, 403, 404),
 )
-
-
-class DeliveryList(CamelModel):
-    deliveries: list[log.DeliveryRecord]
 
 
 @router.get("", response_model=DeliveryList)
@@ -37,27 +34,25 @@ def list_deliveries(
     subscription = service.get_owned_subscription(
         session, user=user, integration_id=integration_id, subscription_id=subscription_id
     )
-    rows = log.page(session, target_id=subscription.target_id, limit=page.limit, offset=page.offset)
-    return DeliveryList(deliveries=[log.record(d) for d in rows])
+    return log.page(session, target_id=subscription.target_id, limit=page.limit, offset=page.offset)
 
 
-@router.get("/{delivery_id}", response_model=log.DeliveryDetail)
+@router.get("/{delivery_id}", response_model=DeliveryDetail)
 def get_delivery(
     integration_id: str,
     subscription_id: str,
     delivery_id: str,
     user: CurrentUser,
     session: SessionDep,
-) -> log.DeliveryDetail:
+) -> DeliveryDetail:
     """One delivery with each of its attempts."""
     subscription = service.get_owned_subscription(
         session, user=user, integration_id=integration_id, subscription_id=subscription_id
     )
-    delivery = log.get(session, target_id=subscription.target_id, delivery_id=delivery_id)
-    return log.detail(session, delivery)
+    return log.detail(session, target_id=subscription.target_id, delivery_id=delivery_id)
 
 
-@router.post("/{delivery_id}/redeliver", status_code=202, response_model=log.DeliveryRecord)
+@router.post("/{delivery_id}/redeliver", status_code=202, response_model=DeliveryRecord)
 def redeliver(
     integration_id: str,
     subscription_id: str,
@@ -65,12 +60,13 @@ def redeliver(
     user: CurrentUser,
     session: SessionDep,
     now: ClockDep,
-) -> log.DeliveryRecord:
+) -> DeliveryRecord:
     """Queue the delivery again, now (202: it is sent by the dispatcher, not by this request)."""
     subscription = service.get_owned_subscription(
         session, user=user, integration_id=integration_id, subscription_id=subscription_id
     )
-    delivery = log.get(session, target_id=subscription.target_id, delivery_id=delivery_id)
-    queued = log.redeliver(session, delivery=delivery, now=now)
+    queued = log.redeliver(
+        session, target_id=subscription.target_id, delivery_id=delivery_id, now=now
+    )
     session.commit()
     return queued

@@ -1,7 +1,7 @@
 """Chat events to integrations: who receives what, with which payload (SPEC §2.5).
 
-Listens to the platform's events and, in the same transaction, writes one delivery per matching
-subscription of every integration active on the event's channel.
+`FanOut` listens to the platform's event bus and, in the same transaction, writes one delivery
+per matching subscription of every integration active on the event's channel.
 """
 
 from __future__ import annotations
@@ -12,63 +12,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from buzz.db import new_uuid
 from buzz.delivery import outbox
-from buzz.integrations import callback
-from buzz.integrations.models import EventType, Integration, IntegrationChannel, Scope, Subscription
+from buzz.integrations.active import active_on, handles_command
+from buzz.integrations.callback import service as callback
+from buzz.integrations.models import EventType, Integration, Subscription
 from buzz.platform import events
-from buzz.platform.models import Channel, ChannelMember, User, Visibility
+from buzz.platform.models import Channel, User
+from buzz.settings import Settings
 
-__all__ = ["active_on", "handles_command", "install", "on_channel_event"]
-
-
-def active_on(channel: Channel) -> ColumnElement[bool]:
-    """SQL: the integration is active on `channel`, decided now (SPEC §2.3 "Active channels").
-
-    A thread's access is its parent's, and an integration active on a channel is active on its
-    threads, so every rule is judged on the top-level channel `channel.parent_id`.
-    """
-    top_id = channel.parent_id
-    top_is_public = channel.visibility == Visibility.PUBLIC.value
-    owner_can_access = or_(
-        true() if top_is_public else false(),
-        exists()
-        .where(ChannelMember.channel_id == top_id, ChannelMember.user_id == Integration.owner_id)
-        .correlate_except(ChannelMember),
-    )
-    listed = (
-        exists()
-        .where(
-            IntegrationChannel.integration_id == Integration.id,
-            IntegrationChannel.channel_id.in_({channel.id, top_id}),
-        )
-        .correlate_except(IntegrationChannel)
-    )
-    return or_(
-        and_(
-            Integration.scope == Scope.PUBLIC_CHANNELS.value, true() if top_is_public else false()
-        ),
-        and_(Integration.scope == Scope.OWNER_ACCESS.value, owner_can_access),
-        and_(Integration.scope == Scope.CHANNEL_LIST.value, listed, owner_can_access),
-    )
-
-
-def handles_command(session: Session, channel: Channel, command: str) -> bool:
-    """Whether an integration active on `channel` subscribed to `/command`."""
-    query = (
-        select(Subscription.id)
-        .join(Integration, Integration.id == Subscription.integration_id)
-        .where(
-            Subscription.event_type == EventType.SLASH_COMMAND.value,
-            Subscription.slash_command == command,
-            active_on(channel),
-        )
-        .limit(1)
-    )
-    return session.scalar(query) is not None
+__all__ = ["FanOut", "install"]
 
 
 def _matching(
@@ -97,9 +53,18 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def on_channel_event(session: Session, event: events.ChannelEvent) -> None:
+class FanOut:
+    """The listener that turns platform events into deliveries, with the settings it needs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __call__(self, session: Session, event: events.ChannelEvent) -> None:
+        _fan_out(session, event, settings=self.settings)
+
+
+def _fan_out(session: Session, event: events.ChannelEvent, *, settings: Settings) -> None:
     """Queue the event for each matching subscription of each integration active on its channel."""
-    settings = session.info["buzz_settings"]
     command: tuple[str, str] | None = None
     event_type = event.type
     message = event.message
@@ -156,7 +121,7 @@ def on_channel_event(session: Session, event: events.ChannelEvent) -> None:
     outbox.enqueue(session, pending, now=event.occurred_at)
 
 
-def install() -> None:
-    """Route platform events to integrations (idempotent)."""
-    events.listen(on_channel_event)
-    events.set_command_router(handles_command)
+def install(bus: events.EventBus, settings: Settings) -> None:
+    """Route the bus's events to integrations, and its slash commands to their subscriptions."""
+    bus.listen(FanOut(settings))
+    bus.route_commands(handles_command)

@@ -10,7 +10,6 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from buzz.db import Base, JSONType, UTCDateTime, new_uuid
-from buzz.delivery.models import Target
 from buzz.platform.models import User
 
 __all__ = [
@@ -95,9 +94,6 @@ class Subscription(Base):
         ForeignKey("delivery_targets.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    # Loaded only where shown (the routes); the fan-out never touches it.
-    target: Mapped[Target] = relationship(lazy="raise_on_sql")
 
 
 class CallbackToken(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from buzz.delivery.outbox import TargetView
 from buzz.integrations import models, schemas
 from buzz.integrations.models import Scope
 from buzz.platform.models import User
@@ -27,12 +28,12 @@ def integration_out(integration: models.Integration, *, viewer: User) -> schemas
     )
 
 
-def subscription_out(subscription: models.Subscription) -> schemas.Subscription:
+def subscription_out(subscription: models.Subscription, target: TargetView) -> schemas.Subscription:
     return schemas.Subscription(
         id=subscription.id,
         event_type=models.EventType(subscription.event_type),
         url=subscription.url,
         slash_command=subscription.slash_command or None,
-        active=subscription.target.active,
-        disabled_reason=subscription.target.disabled_reason,
+        active=target.active,
+        disabled_reason=target.disabled_reason,
     )

@@ -90,9 +90,11 @@ def create_subscription(
 ) -> Subscription:
     """Subscribe the integration to an event type (owner only; answers 200, as Domo does)."""
     integration = service.get_owned_integration(session, user=user, integration_id=integration_id)
-    subscription = service.create_subscription(session, integration=integration, data=body, now=now)
+    subscription, target = service.create_subscription(
+        session, integration=integration, data=body, now=now
+    )
     session.commit()
-    return subscription_out(subscription)
+    return subscription_out(subscription, target)
 
 
 @router.get(
@@ -110,7 +112,7 @@ def list_subscriptions(
     subscriptions = service.list_subscriptions(
         session, integration=integration, limit=page.limit, offset=page.offset
     )
-    return SubscriptionList(subscriptions=[subscription_out(s) for s in subscriptions])
+    return SubscriptionList(subscriptions=[subscription_out(s, t) for s, t in subscriptions])
 
 
 @router.delete(

@@ -6,14 +6,14 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
+from buzz.delivery.urls import check_https_url
 from buzz.integrations.models import EventType, Scope
 from buzz.integrations.validation import (
     check_header_name,
     check_header_value,
-    check_https_url,
     normalize_slash_command,
 )
-from buzz.web.routing import CamelModel
+from buzz.wire import CamelModel
 
 __all__ = [
     "Header",

@@ -7,14 +7,15 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, aliased
 
 from buzz.delivery import outbox, signing
+from buzz.delivery.outbox import TargetView
+from buzz.errors import BadRequest, Conflict, Forbidden, NotFound
 from buzz.integrations.models import EventType, Integration, IntegrationChannel, Scope, Subscription
 from buzz.integrations.schemas import IntegrationCreate, SubscriptionCreate
 from buzz.platform.models import Channel, User, Visibility
 from buzz.platform.service import accessible
-from buzz.web.errors import BadRequest, Conflict, Forbidden, NotFound
 
 __all__ = [
     "create_integration",
@@ -22,6 +23,8 @@ __all__ = [
     "delete_integration",
     "delete_subscription",
     "get_owned_integration",
+    "get_owned_subscription",
+    "get_subscription",
     "get_visible_integration",
     "list_subscriptions",
     "list_visible_integrations",
@@ -72,7 +75,7 @@ def create_integration(
         description=data.description,
         scope=data.scope.value,
         headers=[{"name": h.name, "value": h.value} for h in data.headers],
-        signing_secret=signing.new_secret(),
+        signing_secret=signing.new_signing_secret(),
         created_at=now,
         channels=[
             IntegrationChannel(channel_id=channel_id, position=position)
@@ -127,6 +130,13 @@ def get_owned_subscription(
 ) -> Subscription:
     """A subscription of an integration `user` owns (404 / 403 as for the integration)."""
     integration = get_owned_integration(session, user=user, integration_id=integration_id)
+    return get_subscription(session, integration=integration, subscription_id=subscription_id)
+
+
+def get_subscription(
+    session: Session, *, integration: Integration, subscription_id: str
+) -> Subscription:
+    """One of the integration's subscriptions; 404 otherwise."""
     subscription = session.scalar(
         select(Subscription).where(
             Subscription.id == subscription_id, Subscription.integration_id == integration.id
@@ -173,7 +183,7 @@ def delete_integration(session: Session, *, user: User, integration_id: str) -> 
 
 def create_subscription(
     session: Session, *, integration: Integration, data: SubscriptionCreate, now: datetime
-) -> Subscription:
+) -> tuple[Subscription, TargetView]:
     """A new subscription; the same event type, URL and slash command twice is a conflict."""
     is_slash = data.event_type is EventType.SLASH_COMMAND
     if is_slash and data.slash_command is None:
@@ -208,7 +218,6 @@ def create_subscription(
         now=now,
     )
     subscription = Subscription(
-        target=target,
         target_id=target.id,
         integration_id=integration.id,
         event_type=data.event_type.value,
@@ -222,34 +231,31 @@ def create_subscription(
             session.flush()
     except IntegrityError:
         raise Conflict("This integration already has that subscription") from None
-    return subscription
+    return subscription, target
 
 
 def list_subscriptions(
     session: Session, *, integration: Integration, limit: int, offset: int
-) -> Sequence[Subscription]:
-    """The integration's subscriptions, oldest first."""
+) -> Sequence[tuple[Subscription, TargetView]]:
+    """The integration's subscriptions, oldest first, each with its target."""
     query = (
         select(Subscription)
-        .options(joinedload(Subscription.target))
         .where(Subscription.integration_id == integration.id)
         .order_by(Subscription.created_at, Subscription.id)
         .limit(limit)
         .offset(offset)
     )
-    return session.scalars(query).all()
+    subscriptions = session.scalars(query).all()
+    found = outbox.targets(session, [s.target_id for s in subscriptions])
+    return [(s, found[s.target_id]) for s in subscriptions]
 
 
 def delete_subscription(
     session: Session, *, integration: Integration, subscription_id: str
 ) -> None:
     """Delete one of the integration's subscriptions."""
-    subscription = session.scalar(
-        select(Subscription).where(
-            Subscription.id == subscription_id, Subscription.integration_id == integration.id
-        )
+    subscription = get_subscription(
+        session, integration=integration, subscription_id=subscription_id
     )
-    if subscription is None:
-        raise NotFound(f"Subscription {subscription_id} not found")
     outbox.delete_target(session, target_id=subscription.target_id)  # takes the subscription too
     session.flush()

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 __all__ = [
     "FORBIDDEN_HEADER_NAMES",
     "check_header_name",
     "check_header_value",
-    "check_https_url",
     "normalize_slash_command",
 ]
 
-MAX_URL_CHARS = 2048
 MAX_HEADER_VALUE_CHARS = 4096
 
 # RFC 9110 §5.6.2: token = 1*tchar. Always `fullmatch`: `$` would let a trailing newline in.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
-_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _SLASH_COMMAND = re.compile(r"[a-z0-9_-]{1,32}")
 
 FORBIDDEN_HEADER_NAMES = frozenset(
@@ -49,47 +45,6 @@ def check_header_value(value: str) -> str:
     if not _PRINTABLE.fullmatch(value):
         raise ValueError("Header value must be printable ASCII")
     return value
-
-
-def _valid_host(host: str) -> bool:
-    if host.startswith("["):
-        return host.endswith("]") and len(host) > 2
-    if host.replace(".", "").isdigit():
-        parts = host.split(".")
-        return len(parts) == 4 and all(p.isdigit() and int(p) <= 255 for p in parts)
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return False
-    labels = ascii_host.rstrip(".").split(".")
-    return all(_HOST_LABEL.fullmatch(label) for label in labels) and len(ascii_host) <= 253
-
-
-def check_https_url(url: str) -> str:
-    """A subscription URL: absolute `https://` with a host, no user-info, at most 2,048 chars."""
-    if len(url) > MAX_URL_CHARS:
-        raise ValueError(f"URL is longer than {MAX_URL_CHARS} characters")
-    if url != url.strip() or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
-        raise ValueError("URL cannot contain whitespace or control characters")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"URL is malformed: {exc}") from None
-    if parts.scheme.lower() != "https":
-        raise ValueError("URL must start with https://")
-    if not url.lower().startswith("https://"):
-        raise ValueError("URL must be absolute: https://host/path")
-    if "@" in parts.netloc:
-        raise ValueError("URL cannot contain user credentials")
-    host = parts.netloc.rsplit(":", 1)[0] if port is not None else parts.netloc
-    if not host or not _valid_host(host):
-        raise ValueError("URL must have a valid host")
-    if port == 0:
-        raise ValueError("URL port must be between 1 and 65535")
-    if parts.fragment or url.endswith("#"):
-        raise ValueError("URL cannot have a fragment")
-    return url
 
 
 def normalize_slash_command(command: str) -> str:

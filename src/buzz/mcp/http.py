@@ -18,8 +18,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from buzz.buzzchat.auth import authorize_briefly
+from buzz.clock import CLOCK
+from buzz.errors import ApiError
 from buzz.mcp.tools import RestApi, build_server
-from buzz.web.errors import ApiError, error_response
+from buzz.web.errors import error_response
 
 __all__ = ["MCP_PATH", "McpEndpoint"]
 
@@ -57,7 +59,7 @@ class McpEndpoint:
         try:
             if self._inner is None:
                 raise ApiError("The MCP endpoint is not running", status=503)
-            await authorize_briefly(request, self.app.state.clock(), count=False)
+            await authorize_briefly(request, CLOCK.of(self.app)(), count=False)
             if scope["method"] != "POST":
                 # Stateless: no stream to resume (GET) and no session to end (DELETE).
                 raise ApiError(

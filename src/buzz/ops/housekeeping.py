@@ -1,41 +1,57 @@
-"""Housekeeping, run beside the dispatcher: forget credentials that can no longer be used."""
+"""Housekeeping, run beside the dispatcher: each domain's purge of what can no longer be used.
+
+The domains own their purges (expired access tokens, callback tokens); the app hands them here.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 from buzz.clock import Clock
 from buzz.db import Database
-from buzz.integrations import callback
 from buzz.ops import periodic
-from buzz.platform.models import AccessToken
 
-__all__ = ["INTERVAL_S", "purge_expired", "run"]
+__all__ = ["INTERVAL_S", "Housekeeping", "Purge"]
 
 log = logging.getLogger("buzz.housekeeping")
 INTERVAL_S = 600.0
 
 
-def purge_expired(database: Database, *, clock: Clock) -> int:
-    """Delete expired callback tokens and access tokens; returns how many rows went."""
-    now = clock()
-    with database.session() as session:
-        removed = callback.purge_expired(session, now=now)
-        result = session.execute(delete(AccessToken).where(AccessToken.expires_at <= now))
-        removed += int(getattr(result, "rowcount", 0) or 0)
-        session.commit()
-    return removed
+class Purge(Protocol):
+    """A domain's purge: deletes what expired by `now` in the caller's transaction; returns how
+    many rows went."""
+
+    def __call__(self, session: Session, *, now: datetime) -> int: ...
 
 
-async def run(database: Database, *, clock: Clock, stop: asyncio.Event) -> None:
-    """Purge every `INTERVAL_S` seconds until `stop` is set."""
+class Housekeeping:
+    """Runs the domains' purges now and then, all in one transaction."""
 
-    def purge() -> None:
-        removed = purge_expired(database, clock=clock)
-        if removed:
-            log.info("purged %d expired tokens", removed)
+    def __init__(self, database: Database, *, purges: Sequence[Purge], clock: Clock) -> None:
+        self.database = database
+        self.purges = tuple(purges)
+        self.clock = clock
 
-    await periodic.every(INTERVAL_S, purge, stop=stop, log=log)
+    def purge_expired(self) -> int:
+        """Run every purge once; returns how many rows went in all."""
+        now = self.clock()
+        with self.database.session() as session:
+            removed = sum(purge(session, now=now) for purge in self.purges)
+            session.commit()
+        return removed
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Purge every `INTERVAL_S` seconds until `stop` is set."""
+
+        def purge() -> None:
+            removed = self.purge_expired()
+            if removed:
+                log.info("purged %d expired rows", removed)
+
+        await periodic.every(INTERVAL_S, purge, stop=stop, log=log)

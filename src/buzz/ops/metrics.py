@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
-from buzz.db import Database
-from buzz.delivery import outbox
+from buzz.clock import CLOCK
+from buzz.db import DATABASE
+from buzz.delivery import claims
 
-__all__ = ["REQUESTS", "router"]
+__all__ = ["router"]
 
-REQUESTS = Counter(
-    "buzz_http_requests", "HTTP requests served, by method and status.", ["method", "status"]
-)
 QUEUE_DEPTH = Gauge("buzz_delivery_queue_depth", "Deliveries waiting to be sent (pending).")
 OLDEST_DUE_AGE = Gauge(
     "buzz_delivery_oldest_due_age_seconds", "How long the oldest due delivery has waited."
@@ -24,9 +22,8 @@ router = APIRouter(tags=["Operations"])
 @router.get("/metrics", response_class=Response)
 def metrics(request: Request) -> Response:
     """Prometheus metrics of this process, with the queue read from the database."""
-    database: Database = request.app.state.database
-    with database.session() as session:
-        depth, age = outbox.queue_stats(session, now=request.app.state.clock())
+    with DATABASE.of(request.app).session() as session:
+        depth, age = claims.queue_stats(session, now=CLOCK.of(request.app)())
     QUEUE_DEPTH.set(depth)
     OLDEST_DUE_AGE.set(age)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

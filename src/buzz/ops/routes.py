@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from buzz.db import Database
+from buzz.db import DATABASE
 
 __all__ = ["router"]
 
@@ -25,7 +25,7 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", responses={503: {"description": "Database unreachable or not migrated"}})
 def readyz(request: Request) -> JSONResponse:
     """The database answers and its schema stands at the newest migration."""
-    database: Database = request.app.state.database
+    database = DATABASE.of(request.app)
     try:
         migrated = database.is_migrated()
     except SQLAlchemyError as exc:

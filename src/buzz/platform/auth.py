@@ -12,9 +12,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from buzz.db import SessionDep
+from buzz.errors import Unauthorized
 from buzz.platform.models import AccessToken, OAuthClient, User
-from buzz.security import hash_secret, new_secret, secret_matches
-from buzz.web.errors import Unauthorized
+from buzz.security import hash_secret, random_token, secret_matches
 from buzz.web.routing import ClockDep
 
 __all__ = [
@@ -33,9 +33,9 @@ _DUMMY_HASH = hash_secret("no such client")
 
 def create_client(session: Session, *, user_id: int, now: datetime) -> tuple[OAuthClient, str]:
     """A new OAuth client acting as `user_id`, and its secret (shown once, stored hashed)."""
-    secret = new_secret(32)
+    secret = random_token(32)
     client = OAuthClient(
-        client_id=new_secret(18), secret_hash=hash_secret(secret), user_id=user_id, created_at=now
+        client_id=random_token(18), secret_hash=hash_secret(secret), user_id=user_id, created_at=now
     )
     session.add(client)
     session.flush()
@@ -56,7 +56,7 @@ def issue_token(session: Session, *, client: OAuthClient, now: datetime) -> str:
             AccessToken.client_id == client.client_id, AccessToken.expires_at <= now
         )
     )
-    token = new_secret(32)
+    token = random_token(32)
     session.add(
         AccessToken(
             token_hash=hash_secret(token),
@@ -110,3 +110,9 @@ def current_user(request: Request, session: SessionDep, now: ClockDep) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def purge_expired_tokens(session: Session, *, now: datetime) -> int:
+    """Forget access tokens past their hour; returns how many."""
+    result = session.execute(delete(AccessToken).where(AccessToken.expires_at <= now))
+    return int(getattr(result, "rowcount", 0) or 0)

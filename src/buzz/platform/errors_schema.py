@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from buzz.web.routing import CamelModel
+from buzz.wire import CamelModel
 
 __all__ = ["BuzzError", "BuzzFieldError", "buzz_errors"]
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from buzz.db import SessionDep
+from buzz.errors import BadRequest, Unauthorized
 from buzz.platform import auth
 from buzz.platform.errors_schema import buzz_errors
 from buzz.platform.schemas import TokenResponse
-from buzz.web.errors import BadRequest, Unauthorized
 from buzz.web.routing import ClockDep
 
 __all__ = ["router"]

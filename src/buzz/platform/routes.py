@@ -10,6 +10,7 @@ from buzz.db import SessionDep
 from buzz.platform import service
 from buzz.platform.auth import CurrentUser
 from buzz.platform.errors_schema import buzz_errors
+from buzz.platform.events import BusDep
 from buzz.platform.presenters import channel_out, message_out, user_out
 from buzz.platform.schemas import (
     AddMembers,
@@ -97,7 +98,12 @@ def list_members(
     responses=buzz_errors(403, 404, 413, 415),
 )
 def add_members(
-    channel_id: str, body: AddMembers, user: CurrentUser, session: SessionDep, now: ClockDep
+    channel_id: str,
+    body: AddMembers,
+    user: CurrentUser,
+    session: SessionDep,
+    bus: BusDep,
+    now: ClockDep,
 ) -> UserList:
     """Add users to a channel; answers with those who were not members yet.
 
@@ -105,7 +111,7 @@ def add_members(
     """
     channel = service.get_accessible_channel(session, user=user, channel_id=channel_id)
     joined = service.add_members(
-        session, actor=user, channel=channel, user_ids=body.user_ids, now=now
+        session, bus, actor=user, channel=channel, user_ids=body.user_ids, now=now
     )
     session.commit()
     return UserList(users=[user_out(u) for u in joined])
@@ -118,11 +124,16 @@ def add_members(
     responses=buzz_errors(403, 404),
 )
 def remove_member(
-    channel_id: str, user_id: int, user: CurrentUser, session: SessionDep, now: ClockDep
+    channel_id: str,
+    user_id: int,
+    user: CurrentUser,
+    session: SessionDep,
+    bus: BusDep,
+    now: ClockDep,
 ) -> None:
     """Leave a channel, or (as its creator) remove someone from it."""
     channel = service.get_accessible_channel(session, user=user, channel_id=channel_id)
-    service.remove_member(session, actor=user, channel=channel, user_id=user_id, now=now)
+    service.remove_member(session, bus, actor=user, channel=channel, user_id=user_id, now=now)
     session.commit()
 
 
@@ -134,11 +145,18 @@ def remove_member(
     responses=buzz_errors(404, 413, 415),
 )
 def create_thread(
-    channel_id: str, body: ThreadCreate, user: CurrentUser, session: SessionDep, now: ClockDep
+    channel_id: str,
+    body: ThreadCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    bus: BusDep,
+    now: ClockDep,
 ) -> Channel:
     """Start a thread on a channel."""
     parent = service.get_accessible_channel(session, user=user, channel_id=channel_id)
-    thread = service.create_thread(session, creator=user, parent=parent, title=body.title, now=now)
+    thread = service.create_thread(
+        session, bus, creator=user, parent=parent, title=body.title, now=now
+    )
     session.commit()
     return channel_out(thread)
 
@@ -166,11 +184,18 @@ def list_threads(
     responses=buzz_errors(404, 413, 415),
 )
 def post_message(
-    channel_id: str, body: MessageCreate, user: CurrentUser, session: SessionDep, now: ClockDep
+    channel_id: str,
+    body: MessageCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    bus: BusDep,
+    now: ClockDep,
 ) -> Message:
     """Post a message in a channel or thread."""
     channel = service.get_accessible_channel(session, user=user, channel_id=channel_id)
-    message = service.post_message(session, author=user, channel=channel, text=body.text, now=now)
+    message = service.post_message(
+        session, bus, author=user, channel=channel, text=body.text, now=now
+    )
     session.commit()
     return message_out(message)
 

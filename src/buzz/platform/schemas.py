@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator
 
 from buzz.platform.models import Visibility
-from buzz.web.routing import CamelModel
+from buzz.wire import CamelModel
 
 __all__ = [
     "AddMembers",

@@ -15,9 +15,9 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.orm.util import AliasedClass
 
 from buzz.db import new_uuid
+from buzz.errors import BadRequest, Conflict, Forbidden, NotFound
 from buzz.platform import events
 from buzz.platform.models import Channel, ChannelMember, Message, MessageKind, User, Visibility
-from buzz.web.errors import BadRequest, Conflict, Forbidden, NotFound
 
 __all__ = [
     "accessible",
@@ -117,7 +117,13 @@ def list_channels(session: Session, *, user: User, limit: int, offset: int) -> S
 
 
 def create_thread(
-    session: Session, *, creator: User, parent: Channel, title: str, now: datetime
+    session: Session,
+    bus: events.EventBus,
+    *,
+    creator: User,
+    parent: Channel,
+    title: str,
+    now: datetime,
 ) -> Channel:
     """A thread on `parent`, sharing its visibility and members; raises THREAD_CREATED."""
     if parent.is_thread:
@@ -132,7 +138,7 @@ def create_thread(
     )
     session.add(thread)
     session.flush()
-    events.publish(
+    bus.publish(
         session,
         events.ChannelEvent(
             type="THREAD_CREATED", channel=parent, thread=thread, author=creator, occurred_at=now
@@ -163,7 +169,13 @@ def list_members(session: Session, *, channel: Channel, limit: int, offset: int)
 
 
 def add_members(
-    session: Session, *, actor: User, channel: Channel, user_ids: Sequence[int], now: datetime
+    session: Session,
+    bus: events.EventBus,
+    *,
+    actor: User,
+    channel: Channel,
+    user_ids: Sequence[int],
+    now: datetime,
 ) -> list[User]:
     """Add users to a channel; returns those who were not members yet (USERS_JOINED_CHANNEL).
 
@@ -195,7 +207,7 @@ def add_members(
     except IntegrityError:
         raise Conflict("Membership changed concurrently; retry the request") from None
     if joined:
-        events.publish(
+        bus.publish(
             session,
             events.ChannelEvent(
                 type="USERS_JOINED_CHANNEL",
@@ -209,7 +221,13 @@ def add_members(
 
 
 def remove_member(
-    session: Session, *, actor: User, channel: Channel, user_id: int, now: datetime
+    session: Session,
+    bus: events.EventBus,
+    *,
+    actor: User,
+    channel: Channel,
+    user_id: int,
+    now: datetime,
 ) -> None:
     """Remove a member: oneself, or anyone if `actor` created the channel (USERS_LEFT_CHANNEL)."""
     if channel.is_thread:
@@ -223,7 +241,7 @@ def remove_member(
     session.delete(membership)
     session.flush()
     assert user is not None
-    events.publish(
+    bus.publish(
         session,
         events.ChannelEvent(
             type="USERS_LEFT_CHANNEL", channel=channel, users=(user,), author=actor, occurred_at=now
@@ -232,11 +250,17 @@ def remove_member(
 
 
 def post_message(
-    session: Session, *, author: User, channel: Channel, text: str, now: datetime
+    session: Session,
+    bus: events.EventBus,
+    *,
+    author: User,
+    channel: Channel,
+    text: str,
+    now: datetime,
 ) -> Message:
     """A user's message in `channel`; raises MESSAGE_POSTED, or SLASH_COMMAND when an
     integration active here handles its `/command` (such messages stay out of the history)."""
-    routed = events.is_routed_command(session, channel, text)
+    routed = bus.is_routed_command(session, channel, text)
     message = Message(
         channel_id=channel.id,
         text=text,
@@ -247,7 +271,7 @@ def post_message(
     message.author_user = author
     session.add(message)
     session.flush()
-    events.publish(
+    bus.publish(
         session,
         events.ChannelEvent(
             type="MESSAGE_POSTED", channel=channel, author=author, message=message, occurred_at=now

@@ -1,15 +1,6 @@
-"""Errors and their wire formats.
+"""Errors in their wire formats.
 
-Services raise `ApiError` and its subclasses, which know nothing of wire formats:
-
-    ApiError(status, message, code?, errors?)
-    ├── BadRequest        400 (with field `errors` when a field is at fault)
-    ├── Unauthorized      401
-    ├── Forbidden         403
-    ├── NotFound          404
-    ├── Conflict          409
-    └── TooManyRequests   429
-
+Services raise `buzz.errors.ApiError` and its subclasses, which know nothing of wire formats.
 Each API family registers an `ErrorFamily` for its path prefixes; the handlers here pick the
 family of the request's path and render every error (ours, Starlette's 404/405, validation,
 oversized bodies) in that family's envelope. Unexpected exceptions become a 500 in the same
@@ -31,81 +22,17 @@ from sqlalchemy.exc import OperationalError as DatabaseUnavailable
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from buzz.errors import ApiError, BadRequest, FieldError
+from buzz.state import StateKey
+
 __all__ = [
-    "ApiError",
-    "BadRequest",
-    "Conflict",
     "ErrorFamily",
-    "FieldError",
-    "Forbidden",
-    "NotFound",
-    "TooManyRequests",
-    "Unauthorized",
     "error_response",
     "install_error_handlers",
     "register_family",
 ]
 
 log = logging.getLogger("buzz.errors")
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    message: str
-
-
-class ApiError(Exception):
-    """An error that becomes an HTTP response in the request's family envelope."""
-
-    status = 400
-    default_code: str | None = None
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        errors: Sequence[FieldError] = (),
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status = status
-        self.code = code or self.default_code
-        self.errors = list(errors)
-        self.headers = headers or {}
-
-
-class BadRequest(ApiError):
-    status = 400
-
-    @classmethod
-    def on(cls, field_name: str, message: str) -> BadRequest:
-        """A validation error pinned on one field."""
-        return cls(message, errors=[FieldError(field_name, message)])
-
-
-class Unauthorized(ApiError):
-    status = 401
-
-
-class Forbidden(ApiError):
-    status = 403
-
-
-class NotFound(ApiError):
-    status = 404
-
-
-class Conflict(ApiError):
-    status = 409
-
-
-class TooManyRequests(ApiError):
-    status = 429
 
 
 Renderer = Callable[[Request | None, str, ApiError], dict[str, Any]]
@@ -138,15 +65,17 @@ def _domo_render(_request: Request | None, path: str, error: ApiError) -> dict[s
 DEFAULT_FAMILY = ErrorFamily(name="buzz", matches=lambda _path: True, render=_domo_render)
 
 
+ERROR_FAMILIES: StateKey[tuple[ErrorFamily, ...]] = StateKey("error_families")
+
+
 def register_family(app: FastAPI, family: ErrorFamily) -> None:
     """Claim paths for a family; later registrations are consulted first."""
-    families: list[ErrorFamily] = getattr(app.state, "error_families", [])
-    app.state.error_families = [family, *families]
+    ERROR_FAMILIES.put(app, (family, *ERROR_FAMILIES.get(app, ())))
 
 
 def family_of(app: Any, path: str) -> ErrorFamily:
-    families: list[ErrorFamily] = getattr(app.state, "error_families", [])
-    for family in families:
+    """The family whose envelope errors on `path` are written in (Domo's by default)."""
+    for family in ERROR_FAMILIES.get(app, ()):
         if family.matches(path):
             return family
     return DEFAULT_FAMILY

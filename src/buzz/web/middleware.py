@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request ids with access logs, and the request body size limit."""
+"""Pure ASGI middleware: request ids with access logs and counts, and the body size limit."""
 
 from __future__ import annotations
 
@@ -7,16 +7,20 @@ import re
 import time
 import uuid
 
+from prometheus_client import Counter
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from buzz.ops.metrics import REQUESTS
-from buzz.web.errors import ApiError, error_response
+from buzz.errors import ApiError
+from buzz.web.errors import error_response
 from buzz.web.logging import request_id_var
 
 __all__ = ["BodyLimitMiddleware", "BodyTooLarge", "RequestContextMiddleware"]
 
+REQUESTS = Counter(
+    "buzz_http_requests", "HTTP requests served, by method and status.", ["method", "status"]
+)
 access_log = logging.getLogger("buzz.access")
 log = logging.getLogger("buzz.errors")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")

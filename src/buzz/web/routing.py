@@ -1,4 +1,4 @@
-"""Route helpers: JSON-only bodies, pagination, camelCase schemas, injected clock."""
+"""Route helpers: JSON-only bodies, pagination, operation ids, the injected clock."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from buzz.web.errors import ApiError
+from buzz.clock import CLOCK
+from buzz.errors import ApiError
 
 __all__ = [
-    "CamelModel",
     "ClockDep",
     "JSONRoute",
     "Page",
@@ -23,12 +22,6 @@ __all__ = [
     "now_of",
     "operation_id",
 ]
-
-
-class CamelModel(BaseModel):
-    """A schema whose JSON names are camelCase (`channelIds`), as both APIs write them."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
 def _is_json(content_type: str) -> bool:
@@ -85,8 +78,7 @@ PageDep = Annotated[Page, Depends(page)]
 
 def now_of(request: Request) -> datetime:
     """The app's clock, read once for this request."""
-    clock: Callable[[], datetime] = request.app.state.clock
-    return clock()
+    return CLOCK.of(request.app)()
 
 
 ClockDep = Annotated[datetime, Depends(now_of)]

@@ -11,7 +11,8 @@ from buzz.buzzchat.auth import AccountDep
 from buzz.buzzchat.routes.common import new_router
 from buzz.buzzchat.schemas import Ok, Strict
 from buzz.db import SessionDep
-from buzz.web.routing import CamelModel, ClockDep
+from buzz.web.routing import ClockDep
+from buzz.wire import CamelModel
 
 router = new_router("Chat", 400, 404)
 

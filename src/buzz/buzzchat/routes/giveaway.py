@@ -14,7 +14,8 @@ from buzz.buzzchat.models import GiveawayEntry
 from buzz.buzzchat.routes.common import new_router
 from buzz.buzzchat.schemas import Done, Ok, Strict
 from buzz.db import SessionDep
-from buzz.web.routing import CamelModel, ClockDep
+from buzz.web.routing import ClockDep
+from buzz.wire import CamelModel
 
 router = new_router("Giveaway", 400, 404)
 

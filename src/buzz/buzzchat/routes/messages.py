@@ -15,7 +15,8 @@ from buzz.buzzchat.models import BotMessage, MessageStatus
 from buzz.buzzchat.routes.common import new_router
 from buzz.buzzchat.schemas import Ok, Strict
 from buzz.db import SessionDep
-from buzz.web.routing import CamelModel, ClockDep, PageDep
+from buzz.web.routing import ClockDep, PageDep
+from buzz.wire import CamelModel
 
 router = new_router("Messages", 400, 404)
 

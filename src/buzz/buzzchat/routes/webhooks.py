@@ -2,116 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+import time
+from dataclasses import replace
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import Field, StrictBool, StringConstraints, field_validator
+from sqlalchemy.orm import Session
 
-from buzz.buzzchat import webhook_test, webhooks
-from buzz.buzzchat.auth import BriefCallerDep, CallerDep
+from buzz.buzzchat import webhooks
+from buzz.buzzchat.auth import BriefCallerDep, Caller, CallerDep
 from buzz.buzzchat.events import iso
-from buzz.buzzchat.models import Webhook
 from buzz.buzzchat.routes.common import new_router
-from buzz.buzzchat.schemas import Done, Ok, Strict
-from buzz.db import Database, SessionDep
+from buzz.buzzchat.schemas import Done, Ok
+from buzz.buzzchat.webhook_schemas import (
+    SecretRotated,
+    TestOut,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookList,
+    WebhookOut,
+    WebhookPatch,
+    webhook_out,
+)
+from buzz.db import DATABASE, SessionDep
 from buzz.delivery import log
-from buzz.delivery.models import Target
-from buzz.integrations.validation import check_https_url
-from buzz.web.routing import CamelModel, ClockDep, PageDep, now_of
+from buzz.delivery.attempts import attempt
+from buzz.delivery.outbox import OneOff
+from buzz.delivery.poster import POSTER
+from buzz.delivery.schemas import DeliveryDetail, DeliveryList, DeliveryRecord
+from buzz.web.routing import ClockDep, PageDep, now_of
 
 router = new_router("Webhooks", 400, 404)
-
-EventName = Literal[
-    "giveaway.entry",
-    "giveaway.winner",
-    "message.sent",
-    "message.received",
-    "bot.started",
-    "bot.stopped",
-]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-
-
-def _distinct(value: list[str] | None) -> list[str] | None:
-    if value is not None and len(set(value)) != len(value):
-        raise ValueError("events must be distinct")
-    return value
-
-
-def _https(value: str | None) -> str | None:
-    return None if value is None else check_https_url(value)
-
-
-class WebhookCreate(Strict):
-    url: str = Field(description="An https:// URL.")
-    events: Annotated[list[EventName], Field(min_length=1, max_length=6)]
-    description: Description | None = None
-
-    _url = field_validator("url")(_https)
-    _events = field_validator("events")(_distinct)
-
-
-class WebhookPatch(Strict):
-    url: str | None = None
-    events: Annotated[list[EventName], Field(min_length=1, max_length=6)] | None = None
-    active: StrictBool | None = None
-    description: Description | None = None
-
-    _url = field_validator("url")(_https)
-    _events = field_validator("events")(_distinct)
-
-
-class WebhookOut(CamelModel):
-    id: str
-    url: str
-    events: list[str]
-    description: str | None
-    active: bool
-    disabled_reason: str | None
-    created_at: datetime
-    last_triggered_at: datetime | None
-
-
-class WebhookCreated(WebhookOut):
-    secret: str = Field(description="The signing secret: shown this once, store it now.")
-
-
-class WebhookList(CamelModel):
-    webhooks: list[WebhookOut]
-
-
-class SecretRotated(CamelModel):
-    id: str
-    secret: str = Field(description="The new signing secret: shown this once.")
-    previous_secret_expires_at: str = Field(
-        description="Until then the previous secret signs too (a second signature)."
-    )
-
-
-class TestOut(CamelModel):
-    delivered: bool
-    response_code: int | None
-    response_time: int = Field(description="Milliseconds.")
-    error: str | None = None
-
-
-class DeliveryList(CamelModel):
-    deliveries: list[log.DeliveryRecord]
-
-
-def webhook_out(webhook: Webhook, target: Target) -> WebhookOut:
-    return WebhookOut(
-        id=webhook.id,
-        url=target.url,
-        events=list(webhook.events),
-        description=webhook.description,
-        active=target.active,
-        disabled_reason=target.disabled_reason,
-        created_at=webhook.created_at,
-        last_triggered_at=webhook.last_triggered_at,
-    )
 
 
 @router.post("/webhooks", status_code=201, response_model=Ok[WebhookCreated])
@@ -173,48 +94,47 @@ def rotate_secret(
     webhook_id: str, caller: CallerDep, session: SessionDep, now: ClockDep
 ) -> Ok[SecretRotated]:
     """A new secret; the previous one keeps signing, as a second signature, for 24 hours."""
-    webhook, _target, secret = webhooks.rotate_secret(
+    webhook, secret, until = webhooks.rotate_secret(
         session, subscriber_id=caller.subscriber_id, webhook_id=webhook_id, now=now
     )
     session.commit()
     return Ok(
-        data=SecretRotated(
-            id=webhook.id,
-            secret=secret,
-            previous_secret_expires_at=iso(now + webhooks.ROTATION_OVERLAP),
-        )
+        data=SecretRotated(id=webhook.id, secret=secret, previous_secret_expires_at=iso(until))
     )
 
 
 @router.post("/webhooks/{webhook_id}/test", response_model=Ok[TestOut])
 async def test_webhook(webhook_id: str, request: Request, caller: BriefCallerDep) -> Ok[TestOut]:
     """POST one `webhook.test` event now and report what happened; it is never retried."""
-    database: Database = request.app.state.database
+    database = DATABASE.of(request.app)
     now = now_of(request)
 
-    def prepare() -> tuple[Target, webhook_test.PreparedTest]:
+    def prepare() -> OneOff:
         with database.session() as session:
-            webhook, target = webhooks.get_webhook(
-                session, subscriber_id=caller.subscriber_id, webhook_id=webhook_id
+            return webhooks.test_event(
+                session,
+                subscriber_id=caller.subscriber_id,
+                webhook_id=webhook_id,
+                now=now,
+                timestamp=int(time.time()),  # receivers check it against real time
             )
-            return target, webhook_test.prepare(target, webhook_id=webhook.id, now=now)
 
     # No database session is held while the receiver answers (up to the dispatch timeout).
     async with database.request_gate():
-        target, prepared = await run_in_threadpool(prepare)
-    result, body = await webhook_test.send(prepared, settings=request.app.state.settings)
+        sent = await run_in_threadpool(prepare)
+    result = await attempt(
+        POSTER.of(request.app),
+        sent.url,
+        payload=sent.payload,
+        headers=sent.headers,
+        clock=lambda: now,
+    )
+    if result.response_code is not None and not result.delivered:
+        result = replace(result, error=f"The receiver answered {result.response_code}")
 
     def record() -> None:
         with database.session() as session:
-            webhooks.record_test(
-                session,
-                target_id=target.id,
-                event_id=prepared.event_id,
-                payload=prepared.payload,
-                result=result,
-                response_body=body,
-                now=now,
-            )
+            webhooks.record_test(session, sent, result=result)
             session.commit()
 
     async with database.request_gate():
@@ -223,7 +143,7 @@ async def test_webhook(webhook_id: str, request: Request, caller: BriefCallerDep
         data=TestOut(
             delivered=result.delivered,
             response_code=result.response_code,
-            response_time=result.response_time,
+            response_time=result.duration_ms,
             error=result.error,
         )
     )
@@ -234,40 +154,36 @@ def list_webhook_deliveries(
     webhook_id: str, caller: CallerDep, session: SessionDep, page: PageDep
 ) -> Ok[DeliveryList]:
     """The webhook's deliveries, newest first."""
-    webhook, _ = webhooks.get_webhook(
-        session, subscriber_id=caller.subscriber_id, webhook_id=webhook_id
-    )
-    rows = log.page(session, target_id=webhook.target_id, limit=page.limit, offset=page.offset)
-    return Ok(data=DeliveryList(deliveries=[log.record(d) for d in rows]))
+    target_id = _target_of(session, caller, webhook_id)
+    return Ok(data=log.page(session, target_id=target_id, limit=page.limit, offset=page.offset))
 
 
-@router.get(
-    "/webhooks/{webhook_id}/deliveries/{delivery_id}", response_model=Ok[log.DeliveryDetail]
-)
+@router.get("/webhooks/{webhook_id}/deliveries/{delivery_id}", response_model=Ok[DeliveryDetail])
 def get_webhook_delivery(
     webhook_id: str, delivery_id: str, caller: CallerDep, session: SessionDep
-) -> Ok[log.DeliveryDetail]:
+) -> Ok[DeliveryDetail]:
     """One delivery with each of its attempts."""
-    webhook, _ = webhooks.get_webhook(
-        session, subscriber_id=caller.subscriber_id, webhook_id=webhook_id
-    )
-    delivery = log.get(session, target_id=webhook.target_id, delivery_id=delivery_id)
-    return Ok(data=log.detail(session, delivery))
+    target_id = _target_of(session, caller, webhook_id)
+    return Ok(data=log.detail(session, target_id=target_id, delivery_id=delivery_id))
 
 
 @router.post(
     "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
     status_code=202,
-    response_model=Ok[log.DeliveryRecord],
+    response_model=Ok[DeliveryRecord],
 )
 def redeliver_webhook_delivery(
     webhook_id: str, delivery_id: str, caller: CallerDep, session: SessionDep, now: ClockDep
-) -> Ok[log.DeliveryRecord]:
+) -> Ok[DeliveryRecord]:
     """Queue the delivery again, now."""
+    target_id = _target_of(session, caller, webhook_id)
+    queued = log.redeliver(session, target_id=target_id, delivery_id=delivery_id, now=now)
+    session.commit()
+    return Ok(data=queued)
+
+
+def _target_of(session: Session, caller: Caller, webhook_id: str) -> str:
     webhook, _ = webhooks.get_webhook(
         session, subscriber_id=caller.subscriber_id, webhook_id=webhook_id
     )
-    delivery = log.get(session, target_id=webhook.target_id, delivery_id=delivery_id)
-    queued = log.redeliver(session, delivery=delivery, now=now)
-    session.commit()
-    return Ok(data=queued)
+    return webhook.target_id

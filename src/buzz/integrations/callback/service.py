@@ -1,32 +1,20 @@
-"""The callback an integration uses to post back into a channel (SPEC §2.6).
-
-Each event carries a token bound to one integration and one channel, valid for an hour: 256
-random bits, stored hashed. Posting through it shows the message as the integration's and raises
-no event, so bots cannot loop.
-"""
+"""Callback tokens: issued with each event, checked and rate-limited when a bot posts."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Request
-from pydantic import Field, model_validator
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from buzz.db import SessionDep
+from buzz.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
+from buzz.integrations.active import active_on
 from buzz.integrations.models import CallbackToken, Integration
-from buzz.platform.errors_schema import buzz_errors
 from buzz.platform.models import Channel, Message, MessageKind
-from buzz.platform.presenters import message_out
-from buzz.platform.schemas import Message as MessageSchema
 from buzz.ratelimit import RateLimiter
-from buzz.security import hash_secret, new_secret
-from buzz.web.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
-from buzz.web.routing import CamelModel, ClockDep, JSONRoute
+from buzz.security import hash_secret, random_token
 
-__all__ = ["TOKEN_HEADER", "TOKEN_TTL", "issue_token", "router"]
+__all__ = ["POSTS_PER_MINUTE", "TOKEN_HEADER", "TOKEN_TTL", "issue_token", "post", "purge_expired"]
 
 TOKEN_HEADER = "x-buzz-bot-token"  # noqa: S105 - a header name
 TOKEN_TTL = timedelta(hours=1)
@@ -35,7 +23,7 @@ POSTS_PER_MINUTE = 60
 
 def issue_token(session: Session, *, integration_id: str, channel_id: str, now: datetime) -> str:
     """A callback token for this integration on this channel, valid for an hour after `now`."""
-    token = new_secret(32)
+    token = random_token(32)
     session.add(
         CallbackToken(
             token_hash=hash_secret(token),
@@ -53,47 +41,20 @@ def purge_expired(session: Session, *, now: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-class BotText(CamelModel):
-    text: str = Field(min_length=1, max_length=10_000)
-
-
-class BotMessage(CamelModel):
-    """Domo's SDK sends `{"content": {"text": …}}`; `{"text": …}` is accepted too."""
-
-    content: BotText | None = None
-    text: str | None = Field(default=None, min_length=1, max_length=10_000)
-
-    @model_validator(mode="after")
-    def _one_text(self) -> BotMessage:
-        if self.content is None and self.text is None:
-            raise ValueError('Send the message as {"content": {"text": "..."}}')
-        return self
-
-    @property
-    def message_text(self) -> str:
-        return self.content.text if self.content is not None else str(self.text)
-
-
-router = APIRouter(route_class=JSONRoute, tags=["Callback"])
-
-
-@router.post(
-    "/api/buzz/v1/bots/message/{channel_id}",
-    status_code=201,
-    response_model=MessageSchema,
-    responses=buzz_errors(400, 401, 403, 404, 429),
-)
-def post_bot_message(
+def post(
+    session: Session,
+    *,
     channel_id: str,
-    request: Request,
-    body: Annotated[BotMessage, Body()],
-    session: SessionDep,
-    now: ClockDep,
-    token: Annotated[str | None, Header(alias=TOKEN_HEADER, include_in_schema=True)] = None,
-) -> Any:
-    """Post into a channel as the integration, with the token of an event of the last hour."""
-    from buzz.integrations.events import active_on
+    token: str | None,
+    text: str,
+    limiter: RateLimiter,
+    now: datetime,
+) -> Message:
+    """Post `text` into the channel as the integration the token was issued to.
 
+    401 without a live token, 403 for another channel's token or an integration no longer active
+    there, 404 for an unknown channel, 429 past 60 posts a minute per token.
+    """
     if not token:
         raise Unauthorized(f"Missing {TOKEN_HEADER} header")
     grant = session.scalar(
@@ -111,7 +72,6 @@ def post_bot_message(
     )
     if integration is None:
         raise Forbidden("The integration is no longer active on this channel")
-    limiter: RateLimiter = request.app.state.rate_limiter
     allowed, reset_in = limiter.hit(f"callback:{grant.token_hash}", per_minute=POSTS_PER_MINUTE)
     if not allowed:
         raise TooManyRequests(
@@ -120,12 +80,11 @@ def post_bot_message(
         )
     message = Message(
         channel_id=channel.id,
-        text=body.message_text,
+        text=text,
         kind=MessageKind.MESSAGE.value,
         author_integration_id=integration.id,
         author_integration_name=integration.name,
         created_at=now,
     )
     session.add(message)
-    session.commit()
-    return message_out(message)
+    return message

@@ -1,0 +1,48 @@
+"""The delivery log's wire schemas (SPEC §3.10), the same in both API families."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from buzz.wire import CamelModel
+
+__all__ = ["AttemptRecord", "DeliveryDetail", "DeliveryList", "DeliveryRecord"]
+
+
+class DeliveryRecord(CamelModel):
+    """One event sent (or to be sent) to one subscription or webhook."""
+
+    id: str
+    event_id: str
+    event_type: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    last_response_code: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    created_at: datetime
+
+
+class AttemptRecord(CamelModel):
+    """One POST of a delivery."""
+
+    at: datetime
+    response_code: int | None
+    duration_ms: int
+    error: str | None
+    response_body: str | None = Field(description="The first 1 KiB of the response body.")
+
+
+class DeliveryDetail(DeliveryRecord):
+    """A delivery with every attempt, oldest first (`attempts` stays the count)."""
+
+    attempt_log: list[AttemptRecord]
+
+
+class DeliveryList(CamelModel):
+    """A page of a target's deliveries, newest first."""
+
+    deliveries: list[DeliveryRecord]
