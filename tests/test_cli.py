@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -87,3 +88,27 @@ def test_serve_migrates_and_serves_on_a_sqlite_file(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in server.stderr.splitlines() if line.startswith("{")]
     access = [entry for entry in lines if entry.get("logger") == "buzz.access"]
     assert any(e.get("request_id") == "probe-1" and e.get("status") == 200 for e in access)
+
+
+def _help(*args: str) -> str:
+    result = runner.invoke(cli, [*args, "--help"], env={"COLUMNS": "200", "TERM": "dumb"})
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def test_help_names_both_api_families_and_every_command() -> None:
+    group = typer.main.get_group(cli)
+    top = _help()
+    for family in ("Buzz Integration API", "BuzzChat v1"):
+        assert family in top
+    assert set(group.commands) == {"serve", "worker", "migrate", "openapi", "admin"}
+    for command in group.commands:
+        assert f" {command} " in top
+
+    admin_group = group.commands["admin"]
+    assert isinstance(admin_group, typer.core.TyperGroup)
+    admin = _help("admin")
+    assert "Buzz users" in admin and "BuzzChat subscribers" in admin
+    assert len(admin_group.commands) == 5
+    for command in admin_group.commands:
+        assert f" {command} " in admin
