@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +31,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def buzz_serve(tmp_path: Path, **extra_env: str) -> Iterator[LiveServer]:
-    """`python -m buzz serve` on a SQLite file in `tmp_path`, stopped (SIGTERM) on exit."""
+def buzz_serve(
+    tmp_path: Path, *, args: Sequence[str] = (), **extra_env: str
+) -> Iterator[LiveServer]:
+    """`python -m buzz serve [args]` on a SQLite file in `tmp_path`, stopped (SIGTERM) on exit."""
     port = free_port()
     env = {
         **os.environ,
@@ -41,7 +43,7 @@ def buzz_serve(tmp_path: Path, **extra_env: str) -> Iterator[LiveServer]:
         **extra_env,
     }
     process = subprocess.Popen(  # noqa: S603 - our own entry point
-        [sys.executable, "-m", "buzz", "serve", "--port", str(port)],
+        [sys.executable, "-m", "buzz", "serve", "--port", str(port), *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -112,3 +112,17 @@ def test_help_names_both_api_families_and_every_command() -> None:
     assert len(admin_group.commands) == 5
     for command in admin_group.commands:
         assert f" {command} " in admin
+
+
+def test_serve_with_two_workers_serves_from_both_processes(tmp_path: Path) -> None:
+    with buzz_serve(tmp_path, args=["--workers", "2"]) as server:
+        # A new connection per request: the kernel hands connections to either process.
+        no_reuse = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(base_url=server.base_url, limits=no_reuse) as client:
+            statuses = {client.get("/readyz").status_code for _ in range(200)}
+        assert statuses == {200}
+    lines = [json.loads(line) for line in server.stderr.splitlines() if line.startswith("{")]
+    serving = {e["pid"] for e in lines if e.get("logger") == "buzz.access"}
+    assert len(serving) == 2, server.stderr[-2000:]
+    assert server.process.pid not in serving  # the parent supervises; its workers serve
+    assert not any("color_message" in e for e in lines)

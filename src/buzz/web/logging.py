@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
-import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +13,8 @@ __all__ = ["JsonFormatter", "configure_logging", "install_request_id_factory", "
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# Record attributes that are not ours to repeat; `color_message` is uvicorn's ANSI-coloured copy.
+_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 def install_request_id_factory() -> None:
@@ -42,6 +42,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # `buzz serve --workers N` runs N processes
         }
         request_id = getattr(record, "request_id", None) or request_id_var.get()
         if request_id:
@@ -60,13 +61,21 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "INFO") -> dict[str, Any]:
-    """Send every log (ours and uvicorn's) to stderr as JSON; returns uvicorn's `log_config`."""
+    """Send every log (ours and uvicorn's) to stderr as JSON; returns uvicorn's `log_config`.
+
+    The config names its stream and formatter instead of holding them, so it pickles: uvicorn
+    hands it to each process of `--workers N`.
+    """
     config: dict[str, Any] = {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": JsonFormatter}},
+        "formatters": {"json": {"()": f"{JsonFormatter.__module__}.JsonFormatter"}},
         "handlers": {
-            "stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": sys.stderr}
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
         },
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": {
