@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
@@ -288,3 +289,18 @@ def test_openapi_document_has_no_422(client: TestClient) -> None:
         assert "422" not in operation["responses"], operation.get("operationId")
     schemas = document.get("components", {}).get("schemas", {})
     assert "HTTPValidationError" not in schemas
+
+
+def test_every_405_lists_every_method_of_its_path(app: FastAPI, client: TestClient) -> None:
+    documented = {
+        path: {m.upper() for m in operations} for path, operations in app.openapi()["paths"].items()
+    }
+    assert sum(len(methods) > 1 for methods in documented.values()) >= 10
+    for template, methods in documented.items():
+        path = re.sub(r"\{[^}]+\}", "x1", template)
+        wrong = next(m for m in ("PUT", "PATCH", "DELETE", "POST", "GET") if m not in methods)
+        response = client.request(wrong, path)
+        assert response.status_code == 405, (wrong, path, response.text)
+        allowed = {m.strip() for m in response.headers["Allow"].split(",")}
+        assert allowed >= methods, (path, allowed, methods)  # hidden routes may add more
+        assert wrong not in allowed

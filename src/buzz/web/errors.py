@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError as DatabaseUnavailable
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from buzz.errors import ApiError, BadRequest, FieldError
 from buzz.state import StateKey
@@ -134,6 +135,22 @@ def validation_error(exc: RequestValidationError) -> BadRequest:
     return BadRequest(f"Invalid request: {summary}", errors=errors)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path. Starlette's 405 names only the
+    first route that matched the path, and a path is often served by one route per method; so
+    each method is tried against the app's routes, as the router itself would."""
+    routes = request.app.router.routes
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in routes):
+            allowed.append(method)
+    return allowed
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error of the app through the family envelopes."""
 
@@ -149,6 +166,8 @@ def install_error_handlers(app: FastAPI) -> None:
         }
         message = messages.get(exc.status_code) or str(exc.detail)
         headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         error = ApiError(message, status=exc.status_code, headers=headers)
         return error_response(request.app, request.url.path, error, request)
 
