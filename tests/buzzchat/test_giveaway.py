@@ -286,3 +286,38 @@ def test_single_picks_are_spread_over_every_entry(roomy_client: TestClient) -> N
     assert set(picked) == {"Amy", "Ben", "Cat"}
     assert sum(picked.values()) == 600
     assert min(picked.values()) >= 100, picked
+
+
+# ---- Idempotency-Key -------------------------------------------------------------------------
+
+
+def test_a_retried_pick_with_the_same_idempotency_key_returns_the_first_draw(
+    app: FastAPI, client: TestClient, shop: SeededSubscriber
+) -> None:
+    subscribe(client, shop, "giveaway.winner")
+    for name in ("Amy", "Ben", "Cat", "Dan", "Eve", "Fay"):
+        enter(client, shop, name)
+    headers = {**shop.headers, "Idempotency-Key": "draw-1"}
+
+    first = ok(client.post(PICK, json={"count": 2}, headers=headers))
+    retries = [ok(client.post(PICK, json={"count": 2}, headers=headers)) for _ in range(3)]
+
+    assert retries == [first, first, first]
+    assert len(raised(app, "giveaway.winner")) == 1  # drawn once, announced once
+    # Those two won; four are left to draw from, whatever the retries did.
+    assert len(pick(client, shop, 4)) == 4
+    pick_refused(client, shop)
+    # The same key with another count is a mistake, not a retry.
+    message = error(client.post(PICK, json={"count": 1}, headers=headers), 400, "VALIDATION_ERROR")
+    assert "Idempotency-Key" in message
+
+
+def test_picks_without_a_key_or_with_new_keys_draw_again(
+    client: TestClient, shop: SeededSubscriber
+) -> None:
+    for name in ("Amy", "Ben", "Cat"):
+        enter(client, shop, name)
+    first = ok(client.post(PICK, headers={**shop.headers, "Idempotency-Key": "a"}))
+    second = ok(client.post(PICK, headers={**shop.headers, "Idempotency-Key": "b"}))
+    third = pick(client, shop)
+    assert len({*first["winners"], *second["winners"], *third}) == 3

@@ -21,7 +21,16 @@ from sqlalchemy.orm import Session
 from buzz.buzzchat.models import IdempotencyRecord
 from buzz.errors import BadRequest
 
-__all__ = ["KEY_TTL", "MAX_KEY_CHARS", "check_key", "fingerprint", "once", "remember", "replay"]
+__all__ = [
+    "KEY_TTL",
+    "MAX_KEY_CHARS",
+    "check_key",
+    "fingerprint",
+    "idempotent",
+    "once",
+    "remember",
+    "replay",
+]
 
 KEY_TTL = timedelta(hours=24)
 MAX_KEY_CHARS = 255
@@ -122,3 +131,30 @@ def once(
             raise BadRequest("Idempotency-Key conflict; retry") from None
         return stored
     return result
+
+
+def idempotent(
+    session: Session,
+    *,
+    key: str | None,
+    subscriber_id: str,
+    account_id: str,
+    operation: str,
+    body: Any,
+    now: datetime,
+    act: Callable[[], dict[str, Any]],
+) -> dict[str, Any]:
+    """Run a POST route's `act` and commit: once per `Idempotency-Key` when one was sent (the
+    same `operation`, account and `body` replay the first result), every time otherwise."""
+    if key is None:
+        result = act()
+        session.commit()
+        return result
+    return once(
+        session,
+        subscriber_id=subscriber_id,
+        key=check_key(key),
+        fingerprint=fingerprint(method="POST", path=operation, account_id=account_id, body=body),
+        now=now,
+        act=act,
+    )

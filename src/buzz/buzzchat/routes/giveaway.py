@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Body, Response
+from fastapi import Body, Header, Response
+from fastapi.encoders import jsonable_encoder
 from pydantic import Field, StrictInt, StringConstraints
 
-from buzz.buzzchat import bot_settings, giveaway
-from buzz.buzzchat.auth import AccountDep
+from buzz.buzzchat import bot_settings, giveaway, idempotency
+from buzz.buzzchat.auth import AccountDep, CallerDep
 from buzz.buzzchat.models import GiveawayEntry
 from buzz.buzzchat.routes.common import new_router
 from buzz.buzzchat.schemas import Done, Ok, Strict
@@ -76,19 +77,37 @@ def add_entry(
 
 @router.post("/giveaway/pick-winner", response_model=Ok[Winners])
 def pick_winner(
+    caller: CallerDep,
     account: AccountDep,
     session: SessionDep,
     now: ClockDep,
     body: Annotated[PickWinner | None, Body()] = None,
-) -> Ok[Winners]:
-    """Draw winners uniformly at random among entries that have not won this round."""
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Any:
+    """Draw winners uniformly at random among entries that have not won this round. With an
+    `Idempotency-Key`, a retry (a dropped connection, say) returns the first draw, not a new one."""
     count = body.count if body is not None else 1
-    settings = bot_settings.settings_of(session, account)
-    winners = giveaway.pick_winners(
-        session, account=account, settings=settings, count=count, now=now
+
+    def draw() -> dict[str, Any]:
+        settings = bot_settings.settings_of(session, account)
+        winners = giveaway.pick_winners(
+            session, account=account, settings=settings, count=count, now=now
+        )
+        result: dict[str, Any] = jsonable_encoder(
+            Ok(data=Winners(winners=winners, timestamp=now)), by_alias=True
+        )
+        return result
+
+    return idempotency.idempotent(
+        session,
+        key=idempotency_key,
+        subscriber_id=caller.subscriber_id,
+        account_id=account.id,
+        operation="giveaway/pick-winner",
+        body={"count": count},
+        now=now,
+        act=draw,
     )
-    session.commit()
-    return Ok(data=Winners(winners=winners, timestamp=now))
 
 
 @router.delete("/giveaway/entries", response_model=Done)

@@ -85,21 +85,13 @@ def send_message(
         result: dict[str, Any] = jsonable_encoder(Ok(data=data), by_alias=True)
         return result
 
-    if idempotency_key is None:
-        result = send()
-        session.commit()
-        return result
-    fingerprint = idempotency.fingerprint(
-        method="POST",
-        path="messages/send",
-        account_id=account.id,
-        body=body.model_dump(),
-    )
-    return idempotency.once(
+    return idempotency.idempotent(
         session,
+        key=idempotency_key,
         subscriber_id=caller.subscriber_id,
-        key=idempotency.check_key(idempotency_key),
-        fingerprint=fingerprint,
+        account_id=account.id,
+        operation="messages/send",
+        body=body.model_dump(),
         now=now,
         act=send,
     )
