@@ -38,6 +38,7 @@ from buzz.platform.routes import router as platform_router
 from buzz.ratelimit import RATE_LIMITER, RateLimiter
 from buzz.settings import SETTINGS, Settings, SettingsError, load_settings
 from buzz.web.errors import install_error_handlers
+from buzz.web.input_guard import StorableInputMiddleware
 from buzz.web.logging import install_request_id_factory
 from buzz.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from buzz.web.routing import operation_id
@@ -160,6 +161,7 @@ def create_app(
     install_error_handlers(app)
     buzzchat_errors.install(app)
     app.add_middleware(RateLimitHeadersMiddleware)
+    app.add_middleware(StorableInputMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
 
