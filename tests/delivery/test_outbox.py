@@ -40,7 +40,7 @@ def claim(tables: OutboxTables, *, limit: int = 100, lease: timedelta = LEASE) -
 
 def release(tables: OutboxTables, claimed: list[Claimed]) -> None:
     with tables.database.session() as session:
-        claims.release(session, [c.id for c in claimed], now=tables.clock())
+        claims.release(session, claimed, now=tables.clock())
         session.commit()
 
 
@@ -223,3 +223,62 @@ def test_two_dispatchers_draining_one_queue_deliver_each_event_exactly_once(
     for delivery in outbox_tables.deliveries(target_id):
         assert (delivery.status, delivery.attempts) == ("delivered", 1)
         assert len(outbox_tables.attempts(delivery.id)) == 1
+
+
+# ---- lease fencing (SPEC §4.2) -----------------------------------------------------------------
+
+
+def record(tables: OutboxTables, claimed: Claimed, **result: object) -> None:
+    """Record one attempt of `claimed`, made now, as its worker would."""
+    outcome = claims.AttemptOutcome(
+        delivery=claimed,
+        at=tables.clock(),
+        duration_ms=5,
+        **result,  # type: ignore[arg-type]
+    )
+    with tables.database.session() as session:
+        claims.record_outcomes(session, [outcome], now=tables.clock(), rng=random.Random(0))
+        session.commit()
+
+
+def test_a_worker_that_outlived_its_lease_cannot_overwrite_the_newer_claim(
+    outbox_tables: OutboxTables, clock: ManualClock
+) -> None:
+    target_id = outbox_tables.add_target("https://hooks.example.com/a")
+    outbox_tables.enqueue(target_id)
+    [stale] = claim(outbox_tables)
+    clock.advance(minutes=2)  # the first worker stalls past its lease
+    [fresh] = claim(outbox_tables)
+    assert (fresh.id, fresh.lease != stale.lease) == (stale.id, True)
+
+    record(outbox_tables, fresh, response_code=200)
+    clock.advance(seconds=1)
+    record(outbox_tables, stale, response_code=500, error="HTTP 500")  # it finally answers
+
+    [delivery] = outbox_tables.deliveries(target_id)
+    assert (delivery.status, delivery.attempts, delivery.last_response_code) == (
+        "delivered",
+        1,
+        200,
+    )
+    # Both POSTs happened, so both are in the log; only the holder's outcome counted.
+    assert [a.response_code for a in outbox_tables.attempts(delivery.id)] == [200, 500]
+    assert outbox_tables.target(target_id).failing_since is None
+
+
+def test_a_stale_release_leaves_the_newer_claim_alone(
+    outbox_tables: OutboxTables, clock: ManualClock
+) -> None:
+    target_id = outbox_tables.add_target("https://hooks.example.com/a")
+    outbox_tables.enqueue(target_id)
+    [stale] = claim(outbox_tables)
+    clock.advance(minutes=2)
+    [fresh] = claim(outbox_tables)
+    held_until = outbox_tables.deliveries(target_id)[0].next_attempt_at
+
+    release(outbox_tables, [stale])
+
+    assert outbox_tables.deliveries(target_id)[0].next_attempt_at == held_until
+    assert claim(outbox_tables) == []  # still the newer claim's
+    record(outbox_tables, fresh, response_code=204)
+    assert outbox_tables.deliveries(target_id)[0].status == "delivered"

@@ -8,7 +8,9 @@ leases back on shutdown. Core statements throughout: this is the hot path.
 
 from __future__ import annotations
 
+import logging
 import random
+import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -22,6 +24,8 @@ from buzz.delivery import retry, signing
 from buzz.delivery.attempts import AttemptResult
 from buzz.delivery.models import DeliveryStatus
 from buzz.delivery.tables import ATTEMPTS, DELIVERIES, TARGETS, attempt_row, live_secrets
+
+log = logging.getLogger("buzz.dispatcher")
 
 __all__ = [
     "AttemptOutcome",
@@ -42,6 +46,7 @@ _RECORD_OUTCOME = (
         next_attempt_at=bindparam("next_attempt_at"),
         last_response_code=bindparam("last_response_code"),
         last_error=bindparam("last_error"),
+        lease=None,
     )
 )
 FAILING_DISABLE_AFTER = timedelta(days=5)
@@ -64,6 +69,7 @@ class Claimed:
     secrets: tuple[str, ...]
     headers: tuple[tuple[str, str], ...]
     style: str
+    lease: str = ""  # this claim's token: recording checks the row still holds it
 
     def headers_at(self, timestamp: int) -> dict[str, str]:
         """Every header of an attempt signed at `timestamp` (Unix seconds)."""
@@ -90,7 +96,10 @@ def claim_due(
 
     The lease is the row's `next_attempt_at` moved to `now + lease`: if this worker dies, the
     delivery simply becomes due again. On PostgreSQL concurrent workers skip each other's rows.
+    Each claim writes a fresh token on its rows; a worker that outlives its lease finds another
+    token there when it records, and its outcome is not taken (see `record_outcomes`).
     """
+    token = secrets.token_hex(16)
     d, t = DELIVERIES.c, TARGETS.c
     due = (
         select(d.id)
@@ -109,7 +118,7 @@ def claim_due(
     rows = session.execute(
         update(DELIVERIES)
         .where(DELIVERIES.c.id.in_(due.scalar_subquery()))
-        .values(next_attempt_at=now + lease)
+        .values(next_attempt_at=now + lease, lease=token)
         .returning(
             DELIVERIES.c.id,
             DELIVERIES.c.event_id,
@@ -155,6 +164,7 @@ def claim_due(
                 secrets=live[row.target_id],
                 headers=fixed[row.target_id],
                 style=target.style,
+                lease=token,
             )
         )
     return claimed
@@ -177,7 +187,25 @@ def record_outcomes(
     """Store attempts, move each delivery on (delivered, retry later, failed), judge targets."""
     if not outcomes:
         return
+    # Every POST made is logged; only a claim that still holds its row moves it on. A worker that
+    # outlived its lease (stalled, partitioned) must not overwrite what a newer claim recorded.
     session.execute(insert(ATTEMPTS), [attempt_row(o.delivery.id, o) for o in outcomes])
+    d = DELIVERIES.c
+    held = dict(
+        session.execute(
+            select(d.id, d.lease)
+            .where(d.id.in_([o.delivery.id for o in outcomes]))
+            .with_for_update(of=DELIVERIES)
+        ).all()
+    )
+    fenced = [o for o in outcomes if held.get(o.delivery.id) != o.delivery.lease]
+    if fenced:
+        log.warning(
+            "%d outcomes came after their lease was taken over; logged, not applied", len(fenced)
+        )
+        outcomes = [o for o in outcomes if held.get(o.delivery.id) == o.delivery.lease]
+        if not outcomes:
+            return
     updates = []
     delivered_targets: set[str] = set()
     failed_targets: dict[str, datetime] = {}
@@ -264,14 +292,16 @@ def _judge_targets(
         )
 
 
-def release(session: Session, delivery_ids: Sequence[int], *, now: datetime) -> None:
-    """Hand leased deliveries back, due now, without counting an attempt (worker shutting down)."""
-    if delivery_ids:
+def release(session: Session, claimed: Sequence[Claimed], *, now: datetime) -> None:
+    """Hand leased deliveries back, due now, without counting an attempt (worker shutting down);
+    rows another claim has taken over since are left to it."""
+    for lease in {c.lease for c in claimed}:
         session.execute(
             update(DELIVERIES)
             .where(
-                DELIVERIES.c.id.in_(delivery_ids),
+                DELIVERIES.c.id.in_([c.id for c in claimed if c.lease == lease]),
                 DELIVERIES.c.status == DeliveryStatus.PENDING.value,
+                DELIVERIES.c.lease == lease,
             )
             .values(next_attempt_at=now)
         )

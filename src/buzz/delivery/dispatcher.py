@@ -71,7 +71,7 @@ class Dispatcher:
         self._waiting_count = 0
         self._tasks: dict[asyncio.Task[None], Claimed] = {}
         self._outcomes: list[AttemptOutcome] = []
-        self._overflow: list[int] = []
+        self._overflow: list[Claimed] = []
         self._slot_freed = asyncio.Event()
 
     # ---- one pass, for tests and `buzz.testing` ----------------------------------------------
@@ -149,9 +149,8 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*unfinished, return_exceptions=True)
         if waiting:
-            ids = [item.id for item in waiting]
-            await asyncio.to_thread(self._release, ids)
-            log.info("released %d deliveries on shutdown", len(ids))
+            await asyncio.to_thread(self._release, waiting)
+            log.info("released %d deliveries on shutdown", len(waiting))
 
     async def _write_outcomes(self, stop: asyncio.Event) -> None:
         while True:
@@ -207,7 +206,7 @@ class Dispatcher:
             self._waiting_count += 1
         else:
             # One slow host may not hold the whole budget: hand the rest back for later.
-            self._overflow.append(item.id)
+            self._overflow.append(item)
 
     def _spawn(self, host: str, item: Claimed) -> None:
         self._running[host] += 1
@@ -251,8 +250,8 @@ class Dispatcher:
 
     async def _release_overflow(self) -> None:
         if self._overflow:
-            ids, self._overflow = self._overflow, []
-            await asyncio.to_thread(self._release, ids)
+            items, self._overflow = self._overflow, []
+            await asyncio.to_thread(self._release, items)
 
     async def _wait_for_all(self) -> None:
         while self._tasks:
@@ -286,9 +285,9 @@ class Dispatcher:
             claims.record_outcomes(session, outcomes, now=self.clock(), rng=self.rng)
             session.commit()
 
-    def _release(self, ids: list[int]) -> None:
+    def _release(self, items: list[Claimed]) -> None:
         with self.database.session() as session:
-            claims.release(session, ids, now=self.clock())
+            claims.release(session, items, now=self.clock())
             session.commit()
 
 

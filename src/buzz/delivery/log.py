@@ -83,6 +83,7 @@ def redeliver(
     delivery = _get(session, target_id=target_id, delivery_id=delivery_id)
     delivery.status = DeliveryStatus.PENDING.value
     delivery.next_attempt_at = now
+    delivery.lease = None  # a worker still sending it will not record over this
     session.flush()
     wake_after_commit(session)
     return _record(delivery)

@@ -65,6 +65,8 @@ class Delivery(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(default=0)
+    # The token of the claim that holds the row (SPEC §4.2): only that claim records its outcome.
+    lease: Mapped[str | None] = mapped_column(String(32))
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_response_code: Mapped[int | None]
