@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -31,6 +31,7 @@ from buzz.models import load_all_models
 from buzz.ops.housekeeping import Housekeeping, Purge
 from buzz.ops.metrics import router as metrics_router
 from buzz.ops.routes import router as ops_router
+from buzz.ops.supervisor import SUPERVISOR, Supervisor, Task
 from buzz.platform import auth as platform_auth
 from buzz.platform.events import EVENT_BUS, EventBus
 from buzz.platform.oauth import router as oauth_router
@@ -62,8 +63,6 @@ Server side of two APIs:
 # Each domain's purge of what expired, run by housekeeping.
 PURGES: tuple[Purge, ...] = (platform_auth.purge_expired_tokens, callback.purge_expired)
 
-BackgroundTask = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
-
 
 def background_work(
     *,
@@ -72,18 +71,23 @@ def background_work(
     poster: Poster,
     wakers: outbox.Wakers,
     clock: Clock,
-) -> dict[str, BackgroundTask]:
+) -> dict[str, Task]:
     """The worker's tasks by name, each running until its stop event is set: the dispatcher,
     housekeeping and the bot scheduler (embedded in `buzz serve`, or `buzz worker` alone)."""
-    dispatcher = Dispatcher(
-        database=database, settings=settings, poster=poster, wakers=wakers, clock=clock
-    )
     housekeeping = Housekeeping(database, purges=PURGES, clock=clock)
+
+    async def deliver(stop: asyncio.Event) -> None:
+        # A fresh dispatcher on each (re)start: what a failed one held in memory, its leases
+        # bring back.
+        dispatcher = Dispatcher(
+            database=database, settings=settings, poster=poster, wakers=wakers, clock=clock
+        )
+        await dispatcher.run(stop)
 
     async def bots(stop: asyncio.Event) -> None:
         await bot_scheduler.run(database, clock=clock, stop=stop)
 
-    return {"dispatcher": dispatcher.run, "housekeeping": housekeeping.run, "bot-scheduler": bots}
+    return {"dispatcher": deliver, "housekeeping": housekeeping.run, "bot-scheduler": bots}
 
 
 def watch_commits(database: Database) -> outbox.Wakers:
@@ -128,7 +132,9 @@ def create_app(
             work = background_work(
                 database=database, settings=settings, poster=the_poster, wakers=wakers, clock=clock
             )
-            workers = [asyncio.create_task(run(stop), name=f"buzz-{n}") for n, run in work.items()]
+            supervisor = SUPERVISOR.put(_app, Supervisor(work))
+            assert supervisor is not None
+            workers = [asyncio.create_task(supervisor.run(stop), name="buzz-background")]
         try:
             yield
         finally:

@@ -144,6 +144,7 @@ def worker() -> None:
 
     from buzz.app import background_work, watch_commits
     from buzz.delivery.poster import poster_for
+    from buzz.ops.supervisor import Supervisor
     from buzz.web.logging import configure_logging
 
     settings = settings_or_exit()
@@ -172,7 +173,7 @@ def worker() -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         try:
-            await asyncio.gather(*(task(stop) for task in work.values()))
+            await Supervisor(work).run(stop)
         finally:
             await poster.aclose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,10 +10,12 @@ from datetime import datetime
 
 from buzz.clock import Clock
 from buzz.delivery import retry
-from buzz.delivery.errors import DeliveryError
+from buzz.delivery.errors import DeliveryError, target_of
 from buzz.delivery.poster import Poster
 
 __all__ = ["AttemptResult", "attempt"]
+
+log = logging.getLogger("buzz.dispatcher")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +51,10 @@ async def attempt(
         response = await poster.post(url, content=payload, headers=headers)
     except DeliveryError as exc:
         return AttemptResult(at=at, duration_ms=_ms(started), error=str(exc))
+    except Exception as exc:  # a bug of ours: logged, and the delivery is retried as a failure
+        log.exception("sending to %s failed unexpectedly", target_of(url))
+        error = f"internal error while sending: {type(exc).__name__}"
+        return AttemptResult(at=at, duration_ms=_ms(started), error=error)
     code = response.status_code
     return AttemptResult(
         at=at,

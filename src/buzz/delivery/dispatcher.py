@@ -117,11 +117,13 @@ class Dispatcher:
                         claimed = await asyncio.to_thread(
                             self._claim, limit, self._saturated_targets()
                         )
+                        for item in claimed:
+                            self._start(item)
+                        await self._release_overflow()
                     except Exception:
+                        # The database is away: what was claimed is in hand or comes due again
+                        # when its lease ends; poll again shortly.
                         log.exception("claiming due deliveries failed; retrying shortly")
-                    for item in claimed:
-                        self._start(item)
-                    await self._release_overflow()
                 if claimed and len(claimed) == limit:
                     continue  # more may be due right now
                 await _first_of(

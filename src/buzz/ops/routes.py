@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from buzz.db import DATABASE
+from buzz.ops.supervisor import SUPERVISOR
 
 __all__ = ["router"]
 
@@ -22,9 +23,22 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Database unreachable or not migrated"}})
+@router.get(
+    "/readyz",
+    responses={
+        503: {"description": "Database unreachable or not migrated, or a background task down"}
+    },
+)
 def readyz(request: Request) -> JSONResponse:
-    """The database answers and its schema stands at the newest migration."""
+    """The database answers, its schema stands at the newest migration, and every background
+    task of this process (dispatcher, housekeeping, bots) is running."""
+    supervisor = SUPERVISOR.get(request.app, None)
+    down = supervisor.down() if supervisor is not None else {}
+    if down:
+        name, why = next(iter(sorted(down.items())))
+        return JSONResponse(
+            {"status": "unavailable", "reason": f"background task {name} is down ({why})"}, 503
+        )
     database = DATABASE.of(request.app)
     try:
         migrated = database.is_migrated()
