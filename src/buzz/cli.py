@@ -121,6 +121,10 @@ def serve(
         workers=workers,
         log_config=log_config,
         access_log=False,
+        # X-Forwarded-For only from the proxies the operator names; by default from nobody, so
+        # a client cannot pick its own address (and escape the failed-auth limit).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         # SIGTERM: requests get 15 s to finish, then the dispatcher its 10 s (SPEC §1.4).
         timeout_graceful_shutdown=15,
     )

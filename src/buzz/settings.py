@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     rate_limit_per_minute: PositiveInt = 60
     rate_limit_per_day: PositiveInt = 10_000
     max_body_bytes: PositiveInt = 1024 * 1024
+    # Addresses (or CIDRs, comma-separated; "*" for any) whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
 
     @field_validator("database_url")
     @classmethod

@@ -23,6 +23,7 @@ from buzz.settings import Settings
 from buzz.testing import SeededSubscriber, seed_subscriber
 from tests.buzzchat.helpers import API, error, ok
 from tests.conftest import ON_POSTGRES, app_for
+from tests.serving import buzz_serve
 
 RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
 
@@ -152,7 +153,7 @@ def test_day_limit_is_reported_when_it_is_the_tighter_window(
         assert int(refused.headers["x-ratelimit-reset"]) > time.time() + 3600
 
 
-def test_thirty_failed_authentications_block_the_address_even_with_a_valid_key(
+def test_thirty_failed_authentications_block_bad_keys_but_never_a_valid_one(
     client: TestClient, shop: SeededSubscriber
 ) -> None:
     for n in range(30):
@@ -161,11 +162,14 @@ def test_thirty_failed_authentications_block_the_address_even_with_a_valid_key(
         error(response, 401, "INVALID_API_KEY")
         for name in RATE_HEADERS:
             assert name not in response.headers
-    blocked = client.get(f"{API}/settings", headers=shop.headers)
+    blocked = client.get(f"{API}/settings", headers={"Authorization": "Bearer bz_live_guess30"})
     error(blocked, 429, "RATE_LIMIT_EXCEEDED")
     assert int(blocked.headers["retry-after"]) >= 1
     for name in RATE_HEADERS:
         assert name not in blocked.headers
+    # Someone else behind the same address, with a real key, is served.
+    ok(client.get(f"{API}/settings", headers=shop.headers))
+    error(client.get(f"{API}/settings", params={"api_key": "wrong"}), 429, "RATE_LIMIT_EXCEEDED")
 
 
 def test_twenty_nine_failures_do_not_block_a_valid_key(
@@ -181,9 +185,9 @@ def test_failed_authentications_are_counted_per_address(
 ) -> None:
     for _ in range(30):
         client.get(f"{API}/settings", params={"api_key": "wrong"})
-    error(client.get(f"{API}/settings", headers=shop.headers), 429, "RATE_LIMIT_EXCEEDED")
+    error(client.get(f"{API}/settings", params={"api_key": "wrong"}), 429, "RATE_LIMIT_EXCEEDED")
     with TestClient(app, client=("203.0.113.9", 50000)) as elsewhere:
-        ok(elsewhere.get(f"{API}/settings", headers=shop.headers))
+        error(elsewhere.get(f"{API}/settings", params={"api_key": "wrong"}), 401, "INVALID_API_KEY")
 
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -231,3 +235,26 @@ def test_two_apps_on_redis_share_the_limit(
             assert counts == [3, 2, 1, 0]
             error(first.get(f"{API}/accounts", headers=shop.headers), 429, "RATE_LIMIT_EXCEEDED")
             error(second.get(f"{API}/accounts", headers=shop.headers), 429, "RATE_LIMIT_EXCEEDED")
+
+
+def _guesses_from_rotating_addresses(base_url: str) -> list[int]:
+    statuses = []
+    with httpx.Client(base_url=base_url) as client:
+        for n in range(31):
+            forwarded = {"X-Forwarded-For": f"198.51.100.{n}", "Authorization": "Bearer nope"}
+            statuses.append(client.get(f"{API}/settings", headers=forwarded).status_code)
+    return statuses
+
+
+def test_forwarded_for_from_an_untrusted_peer_does_not_change_the_address(
+    tmp_path: Path,
+) -> None:
+    with buzz_serve(tmp_path) as server:
+        statuses = _guesses_from_rotating_addresses(server.base_url)
+    assert statuses == [401] * 30 + [429]
+
+
+def test_forwarded_for_from_a_trusted_proxy_is_the_address(tmp_path: Path) -> None:
+    with buzz_serve(tmp_path, BUZZ_TRUSTED_PROXIES="127.0.0.1") as server:
+        statuses = _guesses_from_rotating_addresses(server.base_url)
+    assert statuses == [401] * 31

@@ -1,9 +1,11 @@
 """Who is calling (SPEC §3.1, §3.2): API key, rate limits, tier, and the account in scope.
 
-Order of checks: a client address with 30 failed authentications in the last minute is refused
-(429) before its key is even looked at; a missing, unknown or revoked key is 401; the
-subscriber's minute and day windows are counted (429 when full); a tier other than business is
-403. Every response after the key is known carries the X-RateLimit headers.
+Order of checks: a missing, unknown or revoked key is 401, or 429 once its client address has
+failed 30 times in the last minute (a valid key is never refused for its address's failures, so
+one noisy client behind a NAT locks nobody else out); the subscriber's minute and day windows
+are counted (429 when full); a tier other than business is 403. Every response after the key is
+known carries the X-RateLimit headers. The address is the connection's, or the one a trusted
+proxy forwarded (`BUZZ_TRUSTED_PROXIES`, applied by uvicorn).
 """
 
 from __future__ import annotations
@@ -114,13 +116,13 @@ def authorize(request: Request, session: Session, now: datetime, *, count: bool 
     limiter = RATE_LIMITER.of(request.app)
     settings = SETTINGS.of(request.app)
     address = request.client.host if request.client else "unknown"
-    failures_key = f"buzzchat:auth-failures:{address}"
-    failures = limiter.peek(failures_key, FAILED_AUTH_PER_MINUTE)
-    if not failures.allowed:
-        raise _too_many(failures, "Too many failed authentications; try again later")
     presented = _presented_key(request)
     subscriber = keys.authenticate(session, presented=presented, now=now) if presented else None
     if subscriber is None:
+        failures_key = f"buzzchat:auth-failures:{address}"
+        failures = limiter.peek(failures_key, FAILED_AUTH_PER_MINUTE)
+        if not failures.allowed:
+            raise _too_many(failures, "Too many failed authentications; try again later")
         limiter.record(failures_key, FAILED_AUTH_PER_MINUTE)
         raise Unauthorized(INVALID_KEY)
     session.commit()  # keeps last_used_at, whatever the route does next
