@@ -41,7 +41,11 @@ from buzz.settings import SETTINGS, Settings, SettingsError, load_settings
 from buzz.web.errors import install_error_handlers
 from buzz.web.input_guard import StorableInputMiddleware
 from buzz.web.logging import install_request_id_factory
-from buzz.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from buzz.web.middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    RequestTimeoutMiddleware,
+)
 from buzz.web.routing import operation_id
 
 __all__ = ["PURGES", "background_work", "create_app"]
@@ -169,6 +173,7 @@ def create_app(
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(StorableInputMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestTimeoutMiddleware, timeout_s=settings.request_timeout_s)
     app.add_middleware(RequestContextMiddleware)
 
     app.include_router(ops_router)

@@ -124,6 +124,8 @@ def serve(
         # X-Forwarded-For only from the proxies the operator names; by default from nobody, so
         # a client cannot pick its own address (and escape the failed-auth limit).
         proxy_headers=bool(settings.trusted_proxies),
+        # Request heads must be in within BUZZ_REQUEST_TIMEOUT_S too (bodies: the app's own).
+        http="buzz.web.protocol:TimedHttpToolsProtocol",
         forwarded_allow_ips=settings.trusted_proxies or None,
         # SIGTERM: requests get 15 s to finish, then the dispatcher its 10 s (SPEC §1.4).
         timeout_graceful_shutdown=15,

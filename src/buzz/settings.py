@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     max_body_bytes: PositiveInt = 1024 * 1024
     # Addresses (or CIDRs, comma-separated; "*" for any) whose X-Forwarded-For is believed.
     trusted_proxies: str = ""
+    # A request's head and body must be in by then (slow or stalled clients get a 408).
+    request_timeout_s: float = Field(default=30.0, gt=0, le=3600)
 
     @field_validator("database_url")
     @classmethod

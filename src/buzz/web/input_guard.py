@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from buzz.errors import ApiError, BadRequest
 from buzz.web.errors import error_response
-from buzz.web.middleware import BodyTooLarge
+from buzz.web.middleware import BodyTooLarge, RequestTimedOut
 
 __all__ = ["INT64_MAX", "INT64_MIN", "StorableInputMiddleware", "unstorable"]
 
@@ -137,8 +137,13 @@ class StorableInputMiddleware:
         if scope["method"] in _BODY_METHODS and _is_json(headers):
             try:
                 body, receive = await _buffered(receive)
-            except BodyTooLarge as exc:
-                error = ApiError(str(exc.detail), status=413, code="PAYLOAD_TOO_LARGE")
+            except (BodyTooLarge, RequestTimedOut) as exc:
+                error = ApiError(
+                    str(exc.detail),
+                    status=exc.status_code,
+                    code="PAYLOAD_TOO_LARGE" if exc.status_code == 413 else "REQUEST_TIMEOUT",
+                    headers=dict(exc.headers or {}),
+                )
                 await error_response(scope["app"], scope["path"], error)(scope, receive, send)
                 return
         refused = unstorable(scope, body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -16,7 +17,13 @@ from buzz.errors import ApiError
 from buzz.web.errors import error_response
 from buzz.web.logging import request_id_var
 
-__all__ = ["BodyLimitMiddleware", "BodyTooLarge", "RequestContextMiddleware"]
+__all__ = [
+    "BodyLimitMiddleware",
+    "BodyTooLarge",
+    "RequestContextMiddleware",
+    "RequestTimedOut",
+    "RequestTimeoutMiddleware",
+]
 
 REQUESTS = Counter(
     "buzz_http_requests", "HTTP requests served, by method and status.", ["method", "status"]
@@ -88,6 +95,49 @@ class BodyTooLarge(HTTPException):
 
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"Request body is larger than {limit} bytes")
+
+
+class RequestTimedOut(HTTPException):
+    """Raised when the body is not all in by the deadline (rendered 408, connection closed)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(
+            408,
+            f"The request body was not received within {timeout_s:g} s",
+            headers={"Connection": "close"},
+        )
+
+
+class RequestTimeoutMiddleware:
+    """A request's body must arrive within `timeout_s` of its start (SPEC §1.6): a client that
+    declares a body and stalls is answered 408 and its connection closed, not held."""
+
+    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        body_done = False
+
+        async def timed_receive() -> Message:
+            nonlocal body_done
+            if body_done:
+                return await receive()  # waiting for a disconnect is not the client's delay
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise RequestTimedOut(self.timeout_s) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
+
+        await self.app(scope, timed_receive, send)
 
 
 class BodyLimitMiddleware:
