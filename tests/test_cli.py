@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -126,3 +127,49 @@ def test_serve_with_two_workers_serves_from_both_processes(tmp_path: Path) -> No
     assert len(serving) == 2, server.stderr[-2000:]
     assert server.process.pid not in serving  # the parent supervises; its workers serve
     assert not any("color_message" in e for e in lines)
+
+
+def test_admin_on_a_missing_database_file_says_so_and_leaves_no_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.db"
+    result = runner.invoke(
+        cli,
+        ["admin", "create-user", "--name", "Al", "--email", "al@example.com"],
+        env={"BUZZ_DATABASE_URL": f"sqlite:///{missing}"},
+    )
+    assert result.exit_code == 1
+    assert result.stderr == f"buzz: no database file {missing}: run `buzz migrate` first\n"
+    assert not missing.exists()
+
+
+def test_admin_on_an_unmigrated_database_says_to_migrate(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    result = runner.invoke(
+        cli,
+        ["admin", "create-user", "--name", "Al", "--email", "al@example.com"],
+        env={"BUZZ_DATABASE_URL": f"sqlite:///{empty}"},
+    )
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"buzz: the database sqlite:///{empty} is not migrated: run `buzz migrate` first\n"
+    )
+
+
+def test_a_postgres_url_gets_a_hint(tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["migrate"], env={"BUZZ_DATABASE_URL": "postgres://u@h/db"})
+    assert result.exit_code == 2
+    assert "postgresql+psycopg://" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_serve_says_how_it_starts_and_warns_of_private_targets(tmp_path: Path) -> None:
+    with buzz_serve(tmp_path, BUZZ_ALLOW_PRIVATE_TARGETS="true") as server:
+        pass
+    lines = [json.loads(line) for line in server.stderr.splitlines() if line.startswith("{")]
+    [started] = [e for e in lines if str(e["message"]).startswith("buzz 0.")]
+    assert started["message"].endswith(  # type: ignore[union-attr]
+        f"starting: database sqlite:///{tmp_path / 'served.db'}, embedded worker off "
+        f"(run `buzz worker`), pid {started['pid']}"
+    )
+    warned = [e for e in lines if e["level"] == "warning" and "PRIVATE_TARGETS" in e["message"]]
+    assert len(warned) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -17,7 +18,7 @@ from buzz.buzzchat import routes as buzzchat_routes
 from buzz.buzzchat import scheduler as bot_scheduler
 from buzz.buzzchat.auth import RateLimitHeadersMiddleware
 from buzz.clock import CLOCK, Clock, system_clock
-from buzz.db import DATABASE, Database
+from buzz.db import DATABASE, Database, redacted
 from buzz.delivery import outbox
 from buzz.delivery.dispatcher import Dispatcher
 from buzz.delivery.poster import POSTER, Poster, poster_for
@@ -132,6 +133,19 @@ def create_app(
         stop = asyncio.Event()
         workers: list[asyncio.Task[None]] = []
         await stack.enter_async_context(mcp_endpoint.running())
+        log.info(
+            "buzz %s starting: database %s, embedded worker %s, pid %d",
+            buzz.__version__,
+            redacted(settings.database_url),
+            "on" if settings.embedded_worker else "off (run `buzz worker`)",
+            os.getpid(),
+            extra={"database": redacted(settings.database_url)},
+        )
+        if settings.allow_private_targets:
+            log.warning(
+                "BUZZ_ALLOW_PRIVATE_TARGETS is on: deliveries may reach loopback and private "
+                "addresses; for development and tests only"
+            )
         if settings.embedded_worker:
             work = background_work(
                 database=database, settings=settings, poster=the_poster, wakers=wakers, clock=clock

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from buzz import admin
 from buzz.buzzchat.models import Tier
 from buzz.clock import system_clock
-from buzz.db import Database
+from buzz.db import Database, redacted
 from buzz.errors import ApiError
 from buzz.models import load_all_models
 from buzz.settings import Settings, SettingsError, load_settings
@@ -74,8 +75,16 @@ def settings_or_exit() -> Settings:
 def unit_of_work() -> Iterator[Session]:
     """A session on the configured, migrated database, committed when the block succeeds."""
     load_all_models()
-    database = Database(settings_or_exit().database_url)
+    settings = settings_or_exit()
+    url = make_url(settings.database_url)
+    on_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    if on_file and not Path(str(url.database)).exists():  # connecting would leave an empty file
+        fail(f"no database file {url.database}: run `buzz migrate` first")
+    database = Database(settings.database_url)
     try:
+        if not database.is_migrated():
+            where = redacted(settings.database_url)
+            fail(f"the database {where} is not migrated: run `buzz migrate` first")
         with database.session() as session:
             yield session
             session.commit()

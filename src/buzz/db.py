@@ -45,6 +45,7 @@ __all__ = [
     "UTCDateTime",
     "alembic_config",
     "new_uuid",
+    "redacted",
 ]
 
 
@@ -130,6 +131,11 @@ def sync_url(database_url: str) -> URL:
     ) or url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
     return url
+
+
+def redacted(database_url: str) -> str:
+    """The URL with its password hidden, for logs and messages."""
+    return make_url(database_url).render_as_string(hide_password=True)
 
 
 def is_memory_sqlite(url: URL) -> bool:

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
             url = make_url(value)
         except ArgumentError as exc:
             raise ValueError(f"not a database URL: {exc}") from None
+        if url.get_backend_name() == "postgres":
+            raise ValueError(
+                "postgres:// is not a SQLAlchemy dialect name; write postgresql+psycopg://…"
+            )
         if url.get_backend_name() not in {"sqlite", "postgresql"}:
             raise ValueError("only sqlite and postgresql databases are supported")
         return value

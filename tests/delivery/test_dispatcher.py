@@ -3,6 +3,7 @@ real HTTPS to a local receiver; `httpx.MockTransport` for status codes and retry
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -408,3 +409,28 @@ def test_without_the_ca_bundle_tls_verification_fails_clearly(
     error = delivery.last_error or ""
     assert "TLS" in error and "certificate" in error and "\n" not in error
     assert https_receiver.requests == []
+
+
+def test_every_failed_attempt_and_every_disable_is_a_warning_line(
+    chat: Chat,
+    fake_receiver: FakeReceiver,
+    outbox_tables: OutboxTables,
+    deliver: Deliver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gone = chat.subscribe("https://gone.example.com/hook")
+    fake_receiver.respond_with(503, url=gone.url)
+    chat.post("first")
+    with caplog.at_level(logging.WARNING, logger="buzz.dispatcher"):
+        deliver(poster=fake_receiver.poster())
+        fake_receiver.respond_with(410, url=gone.url)
+        chat.post("second")
+        deliver(poster=fake_receiver.poster())
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "buzz.dispatcher"]
+    failed = [line for line in lines if " failed: " in line]
+    assert len(failed) == 2
+    assert "to gone.example.com failed: HTTP 503; next attempt at " in failed[0]
+    assert "failed: HTTP 410; no more attempts" in failed[1]
+    assert f"target {gone.target_id} disabled: the receiver answered 410 Gone" in lines
+    assert all(r.levelno == logging.WARNING for r in caplog.records if r.name == "buzz.dispatcher")

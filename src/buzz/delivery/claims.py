@@ -240,6 +240,18 @@ def record_outcomes(
             else:
                 values.update(status=DeliveryStatus.PENDING.value, next_attempt_at=when)
             failed_targets[o.delivery.target_id] = o.at
+        if verdict != "delivered":
+            log.warning(
+                "delivery %s of %s to %s failed: %s; %s",
+                o.delivery.id,
+                o.delivery.event_id,
+                o.delivery.host,
+                o.error or f"HTTP {o.response_code}",
+                "next attempt at " + values["next_attempt_at"].isoformat()
+                if values["next_attempt_at"] is not None
+                else "no more attempts",
+                extra={"delivery_id": o.delivery.id, "target_id": o.delivery.target_id},
+            )
         updates.append(values)
     session.execute(_RECORD_OUTCOME, updates)
     _judge_targets(session, delivered_targets, failed_targets, gone_targets, now=now)
@@ -260,6 +272,7 @@ def _judge_targets(
             .values(failing_since=None, last_attempt_at=now)
         )
     for target_id in gone:
+        log.warning("target %s disabled: the receiver answered 410 Gone", target_id)
         session.execute(
             update(TARGETS)
             .where(TARGETS.c.id == target_id)
@@ -277,7 +290,7 @@ def _judge_targets(
             .values(failing_since=at)
         )
     if still_failing:
-        session.execute(
+        disabled = session.execute(
             update(TARGETS)
             .where(
                 TARGETS.c.id.in_(still_failing),
@@ -289,7 +302,10 @@ def _judge_targets(
                 disabled_reason="Every delivery failed for 5 days",
                 last_attempt_at=now,
             )
-        )
+            .returning(TARGETS.c.id)
+        ).scalars()
+        for target_id in disabled:
+            log.warning("target %s disabled: every delivery failed for 5 days", target_id)
 
 
 def release(session: Session, claimed: Sequence[Claimed], *, now: datetime) -> None:
