@@ -308,3 +308,26 @@ def test_metrics_count_requests_and_deliveries_and_show_the_queue(
     assert sample(after, requests, method="GET", status="200") > sample(
         before, requests, method="GET", status="200"
     )
+
+
+def test_a_second_ctrl_c_hands_back_in_flight_deliveries_at_once(
+    tmp_path: Path, receiver: HttpsReceiver
+) -> None:
+    database_url = migrated_sqlite(tmp_path)
+    enqueue_one(database_url, receiver)
+    receiver.respond_with(200, delay=120)
+
+    with buzz_worker(tmp_path, database_url, receiver, BUZZ_DISPATCH_TIMEOUT_S="300") as worker:
+        wait_for(lambda: receiver.requests)
+        worker.send_signal(signal.SIGINT)
+        log = tmp_path / "worker.log"
+        wait_for(lambda: "Ctrl-C again to stop at once" in log.read_text())
+        worker.send_signal(signal.SIGINT)
+        # Well inside the 10 s a single Ctrl-C would wait for the delivery in flight.
+        assert worker.wait(timeout=8) == 0
+
+    text = (tmp_path / "worker.log").read_text()
+    assert "stopping: 1 deliveries in flight get up to 10 s to finish" in text
+    assert "stopping now: handing the deliveries in flight back to the queue" in text
+    [delivery] = deliveries_in(database_url)
+    assert (delivery.status, delivery.attempts) == ("pending", 0)

@@ -76,6 +76,7 @@ def background_work(
     poster: Poster,
     wakers: outbox.Wakers,
     clock: Clock,
+    hurry: asyncio.Event | None = None,
 ) -> dict[str, Task]:
     """The worker's tasks by name, each running until its stop event is set: the dispatcher,
     housekeeping and the bot scheduler (embedded in `buzz serve`, or `buzz worker` alone)."""
@@ -85,7 +86,12 @@ def background_work(
         # A fresh dispatcher on each (re)start: what a failed one held in memory, its leases
         # bring back.
         dispatcher = Dispatcher(
-            database=database, settings=settings, poster=poster, wakers=wakers, clock=clock
+            database=database,
+            settings=settings,
+            poster=poster,
+            wakers=wakers,
+            hurry=hurry,
+            clock=clock,
         )
         await dispatcher.run(stop)
 

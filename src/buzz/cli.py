@@ -155,6 +155,7 @@ def _migrate(settings: Settings) -> None:
 def worker() -> None:
     """Deliver the outbox and run the bots (no API): as many as you like on PostgreSQL."""
     import asyncio
+    import logging
     import signal
 
     from buzz.app import background_work, watch_commits
@@ -174,19 +175,33 @@ def worker() -> None:
     configure_logging()
 
     poster = poster_for(settings)
+    hurry = asyncio.Event()
     work = background_work(
         database=database,
         settings=settings,
         poster=poster,
         wakers=watch_commits(database),
         clock=system_clock,
+        hurry=hurry,
     )
+    log = logging.getLogger("buzz.worker")
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal() -> None:
+            if not stop.is_set():
+                log.warning(
+                    "stopping: in-flight deliveries get up to 10 s; Ctrl-C again to stop at once"
+                )
+                stop.set()
+            elif not hurry.is_set():
+                log.warning("stopping now: handing the deliveries in flight back to the queue")
+                hurry.set()
+
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
+            loop.add_signal_handler(signum, on_signal)
         try:
             await Supervisor(work).run(stop)
         finally:

@@ -46,6 +46,7 @@ class Dispatcher:
         settings: Settings,
         poster: Poster,
         wakers: outbox.Wakers | None = None,
+        hurry: asyncio.Event | None = None,
         clock: Clock = system_clock,
         wall_clock: Clock = system_clock,
         rng: random.Random | None = None,
@@ -58,6 +59,8 @@ class Dispatcher:
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
         self.poster = poster
         self.wakers = wakers
+        # Set while stopping (a second Ctrl-C): hand back what is in flight instead of waiting.
+        self.hurry = hurry
         self.concurrency = settings.dispatch_concurrency
         self.per_host = settings.dispatch_per_host
         # Claimed deliveries wait here for a slot: in all, and per host (so claims are large,
@@ -144,7 +147,22 @@ class Dispatcher:
         self._waiting.clear()
         self._waiting_count = 0
         if self._tasks:
-            _, unfinished = await asyncio.wait(list(self._tasks), timeout=SHUTDOWN_GRACE_S)
+            log.warning(
+                "stopping: %d deliveries in flight get up to %g s to finish",
+                len(self._tasks),
+                SHUTDOWN_GRACE_S,
+            )
+            waits: list[asyncio.Future[Any]] = [
+                asyncio.ensure_future(asyncio.wait(list(self._tasks)))
+            ]
+            if self.hurry is not None:
+                waits.append(asyncio.ensure_future(self.hurry.wait()))
+            try:
+                await asyncio.wait(waits, timeout=SHUTDOWN_GRACE_S, return_when="FIRST_COMPLETED")
+            finally:
+                for wait in waits:
+                    wait.cancel()
+            unfinished = {task for task in self._tasks if not task.done()}
             for task in unfinished:
                 waiting.append(self._tasks[task])
                 task.cancel()
