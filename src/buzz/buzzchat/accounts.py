@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from buzz.buzzchat.locks import lock_subscriber
 from buzz.buzzchat.models import Account, BotSettings, Subscriber, Tier, new_id
 from buzz.errors import BadRequest, NotFound
 
@@ -43,6 +44,7 @@ def create_account(
     session: Session, *, subscriber: Subscriber, name: str, now: datetime, active: bool = False
 ) -> Account:
     """A new account with the bot's default settings; at most `MAX_ACCOUNTS`."""
+    lock_subscriber(session, subscriber.id)
     count = session.scalar(
         select(func.count()).select_from(Account).where(Account.subscriber_id == subscriber.id)
     )
@@ -106,6 +108,7 @@ def resolve_account(session: Session, *, subscriber_id: str, account_id: str | N
 
 def switch_account(session: Session, *, subscriber_id: str, account_id: str) -> Account:
     """Make `account_id` the active account (the others become inactive)."""
+    lock_subscriber(session, subscriber_id)
     account = get_account(session, subscriber_id=subscriber_id, account_id=account_id)
     session.execute(
         update(Account)
@@ -119,6 +122,7 @@ def switch_account(session: Session, *, subscriber_id: str, account_id: str) -> 
 
 def delete_account(session: Session, *, subscriber_id: str, account_id: str) -> None:
     """Delete an inactive account with everything of its bot."""
+    lock_subscriber(session, subscriber_id)
     account = get_account(session, subscriber_id=subscriber_id, account_id=account_id)
     if account.is_active:
         raise BadRequest.on(

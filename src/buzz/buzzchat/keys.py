@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from buzz.buzzchat.locks import lock_subscriber
 from buzz.buzzchat.models import ApiKey, Subscriber, new_id
 from buzz.errors import BadRequest, NotFound
 from buzz.security import hash_secret, random_base62
@@ -35,6 +36,7 @@ def create_key(
     session: Session, *, subscriber: Subscriber, name: str, now: datetime
 ) -> tuple[ApiKey, str]:
     """A new key and its plaintext (shown this once)."""
+    lock_subscriber(session, subscriber.id)
     live = session.scalar(
         select(func.count())
         .select_from(ApiKey)

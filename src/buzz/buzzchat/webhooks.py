@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from buzz.buzzchat import events
+from buzz.buzzchat.locks import lock_subscriber
 from buzz.buzzchat.models import Webhook, new_id
 from buzz.delivery import outbox, signing
 from buzz.delivery.attempts import AttemptResult
@@ -42,6 +43,7 @@ def create_webhook(
     now: datetime,
 ) -> tuple[Webhook, TargetView, str]:
     """A new webhook, its target, and its secret (shown this once)."""
+    lock_subscriber(session, subscriber_id)
     count = session.scalar(
         select(func.count()).select_from(Webhook).where(Webhook.subscriber_id == subscriber_id)
     )
