@@ -20,6 +20,7 @@ from buzz.buzzchat.auth import RateLimitHeadersMiddleware
 from buzz.clock import CLOCK, Clock, system_clock
 from buzz.db import DATABASE, Database, redacted
 from buzz.delivery import outbox
+from buzz.delivery.claims import DeliveryRetention
 from buzz.delivery.dispatcher import Dispatcher
 from buzz.delivery.poster import POSTER, Poster, poster_for
 from buzz.integrations import events as integration_events
@@ -80,7 +81,8 @@ def background_work(
 ) -> dict[str, Task]:
     """The worker's tasks by name, each running until its stop event is set: the dispatcher,
     housekeeping and the bot scheduler (embedded in `buzz serve`, or `buzz worker` alone)."""
-    housekeeping = Housekeeping(database, purges=PURGES, clock=clock)
+    retention = DeliveryRetention(days=settings.delivery_retention_days)
+    housekeeping = Housekeeping(database, purges=(*PURGES, retention), clock=clock)
 
     async def deliver(stop: asyncio.Event) -> None:
         # A fresh dispatcher on each (re)start: what a failed one held in memory, its leases

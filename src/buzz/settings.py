@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # A request's head and body must be in by then (slow or stalled clients get a 408).
     request_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    # Finished deliveries (and their attempts) are kept this long in the delivery log.
+    delivery_retention_days: PositiveInt = 30
 
     @field_validator("database_url")
     @classmethod

@@ -17,9 +17,10 @@ from fastapi import FastAPI
 from buzz.clock import ManualClock
 from buzz.delivery import claims
 from buzz.delivery import dispatcher as dispatcher_module
-from buzz.delivery.claims import Claimed
+from buzz.delivery.claims import Claimed, DeliveryRetention
 from buzz.delivery.dispatcher import Dispatcher
 from buzz.delivery.poster import POSTER
+from buzz.ops.housekeeping import Housekeeping
 from tests.conftest import ON_POSTGRES
 from tests.delivery.conftest import Deliver, OutboxTables
 from tests.support.https_receiver import HttpsReceiver
@@ -282,3 +283,32 @@ def test_a_stale_release_leaves_the_newer_claim_alone(
     assert claim(outbox_tables) == []  # still the newer claim's
     record(outbox_tables, fresh, response_code=204)
     assert outbox_tables.deliveries(target_id)[0].status == "delivered"
+
+
+# ---- retention (SPEC §4.5) --------------------------------------------------------------------
+
+
+def test_finished_deliveries_past_retention_are_purged_in_batches(
+    app: FastAPI, outbox_tables: OutboxTables, clock: ManualClock
+) -> None:
+    target_id = outbox_tables.add_target("https://hooks.example.com/a")
+    outbox_tables.enqueue(target_id, 5)
+    finished = claim(outbox_tables, limit=4)
+    for n, item in enumerate(finished):
+        record(outbox_tables, item, response_code=200 if n % 2 else 410)
+    clock.advance(days=20)
+    outbox_tables.enqueue(target_id, 1)  # younger: kept
+    clock.advance(days=11)  # the first five are 31 days old; one of them never finished
+
+    housekeeping = Housekeeping(
+        app.state.database, purges=[DeliveryRetention(days=30, batch=3)], clock=clock
+    )
+    assert housekeeping.purge_expired() == 4  # two batches: 3, then 1
+
+    left = outbox_tables.deliveries(target_id)
+    assert [(d.status, d.created_at < clock() - timedelta(days=30)) for d in left] == [
+        ("pending", True),  # never purged while pending
+        ("pending", False),
+    ]
+    assert all(outbox_tables.attempts(item.id) == [] for item in finished)
+    assert housekeeping.purge_expired() == 0

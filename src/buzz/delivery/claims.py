@@ -30,6 +30,7 @@ log = logging.getLogger("buzz.dispatcher")
 __all__ = [
     "AttemptOutcome",
     "Claimed",
+    "DeliveryRetention",
     "claim_due",
     "queue_stats",
     "record_outcomes",
@@ -335,3 +336,30 @@ def queue_stats(session: Session, *, now: datetime) -> tuple[int, float]:
     )
     age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
     return int(count or 0), age
+
+
+class DeliveryRetention:
+    """Housekeeping's purge of the delivery log (SPEC §4.5): deliveries that are done (delivered
+    or failed) and older than `days` go, with their attempts, at most `batch` a transaction.
+
+    Oldest first by id, which follows creation, so a batch reads the table's first rows only.
+    Pending deliveries are never purged, whatever their age.
+    """
+
+    def __init__(self, *, days: int, batch: int = 5_000) -> None:
+        self.keep = timedelta(days=days)
+        self.batch = batch
+
+    def __call__(self, session: Session, *, now: datetime) -> int:
+        d = DELIVERIES.c
+        oldest = (
+            select(d.id)
+            .where(d.created_at < now - self.keep, d.status != DeliveryStatus.PENDING.value)
+            .order_by(d.id)
+            .limit(self.batch)
+        )
+        ids = list(session.scalars(oldest))
+        if ids:
+            session.execute(ATTEMPTS.delete().where(ATTEMPTS.c.delivery_id.in_(ids)))
+            session.execute(DELIVERIES.delete().where(d.id.in_(ids)))
+        return len(ids)

@@ -30,6 +30,9 @@ class Purge(Protocol):
     def __call__(self, session: Session, *, now: datetime) -> int: ...
 
 
+MAX_BATCHES = 200  # per purge and run: a backlog is worked off over a few runs, not in one
+
+
 class Housekeeping:
     """Runs the domains' purges now and then, all in one transaction."""
 
@@ -39,11 +42,19 @@ class Housekeeping:
         self.clock = clock
 
     def purge_expired(self) -> int:
-        """Run every purge once; returns how many rows went in all."""
+        """Run every purge; returns how many rows went in all. A purge with a `batch` size runs
+        in transactions of at most that many rows, again while a batch comes back full."""
         now = self.clock()
-        with self.database.session() as session:
-            removed = sum(purge(session, now=now) for purge in self.purges)
-            session.commit()
+        removed = 0
+        for purge in self.purges:
+            batch = getattr(purge, "batch", None)
+            for _ in range(MAX_BATCHES if batch else 1):
+                with self.database.session() as session:
+                    went = purge(session, now=now)
+                    session.commit()
+                removed += went
+                if not batch or went < batch:
+                    break
         return removed
 
     async def run(self, stop: asyncio.Event) -> None:
