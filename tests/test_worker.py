@@ -21,15 +21,17 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from buzz.app import create_app
 from buzz.clock import ManualClock
-from buzz.db import Database
+from buzz.db import Database, sync_url
 from buzz.delivery.models import Delivery
 from buzz.models import load_all_models
 from buzz.settings import Settings
 from buzz.testing import HttpxPoster, SeededUser, deliver_due, seed_user
+from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
 from tests.integrations.helpers import make_channel, make_integration, make_subscription
 from tests.serving import buzz_serve
 from tests.support.https_receiver import HttpsReceiver
@@ -331,3 +333,86 @@ def test_a_second_ctrl_c_hands_back_in_flight_deliveries_at_once(
     assert "stopping now: handing the deliveries in flight back to the queue" in text
     [delivery] = deliveries_in(database_url)
     assert (delivery.status, delivery.attempts) == ("pending", 0)
+
+
+# ---- the database drops every connection (SPEC §1.4) -----------------------------------------
+
+
+@contextmanager
+def own_postgres_database(name: str) -> Iterator[str]:
+    """A new, migrated database on the suite's PostgreSQL server, dropped afterwards."""
+    server = make_url(sync_url(TEST_DATABASE_URL))
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    database = Database(url)
+    database.upgrade()
+    database.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def drop_every_connection(database_url: str) -> int:
+    """What a PostgreSQL restart does to clients: terminate every backend of the database."""
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.connect() as connection:
+            killed = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+            return int(killed)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="terminates PostgreSQL backends")
+def test_buzz_worker_delivers_again_after_its_connections_are_killed(
+    tmp_path: Path, receiver: HttpsReceiver
+) -> None:
+    with own_postgres_database("buzz_test_faults_worker") as url:
+        enqueue_one(url, receiver, "before")
+        with buzz_worker(tmp_path, url, receiver) as worker:
+            wait_for(lambda: statuses_in(url) == ["delivered"])
+            assert drop_every_connection(url) >= 2  # its pool and its LISTEN connection
+            enqueue_one(url, receiver, "after")
+            wait_for(
+                lambda: set(statuses_in(url)) == {"delivered"} and len(statuses_in(url)) > 1,
+                within_s=60,
+            )
+            assert worker.poll() is None  # it never died
+            assert terminate(worker) == 0
+    texts = [json.loads(r.body)["message"]["text"] for r in receiver.requests]
+    assert "before" in texts and "after" in texts
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="terminates PostgreSQL backends")
+def test_buzz_serve_serves_and_delivers_again_after_its_connections_are_killed(
+    tmp_path: Path, receiver: HttpsReceiver
+) -> None:
+    with (
+        own_postgres_database("buzz_test_faults_serve") as url,
+        buzz_serve(
+            tmp_path, BUZZ_DATABASE_URL=url, BUZZ_EMBEDDED_WORKER="true", **reaching(receiver)
+        ) as server,
+    ):
+        with app_on(url) as (app, client):
+            user, channel_id = subscribed_channel(app, client, receiver.url())
+        with httpx.Client(base_url=server.base_url) as live:
+            post_message(live, user, channel_id, "before")
+            wait_for(lambda: statuses_in(url) == ["delivered"])
+            assert drop_every_connection(url) >= 2
+            # The next requests may meet a dead pooled connection once; then they are served.
+            wait_for(lambda: live.get("/readyz").status_code == 200, within_s=30)
+            post_message(live, user, channel_id, "after")
+            wait_for(lambda: statuses_in(url) == ["delivered", "delivered"], within_s=60)
+    texts = [json.loads(r.body)["message"]["text"] for r in receiver.requests]
+    assert texts == ["before", "after"]
