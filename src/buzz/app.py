@@ -158,8 +158,8 @@ def create_app(
             work = background_work(
                 database=database, settings=settings, poster=the_poster, wakers=wakers, clock=clock
             )
-            supervisor = SUPERVISOR.put(_app, Supervisor(work))
-            assert supervisor is not None
+            supervisor = Supervisor(work)
+            SUPERVISOR.put(_app, supervisor)
             workers = [asyncio.create_task(supervisor.run(stop), name="buzz-background")]
         try:
             yield
