@@ -19,6 +19,7 @@ def test_defaults_match_the_spec(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (settings.dispatch_concurrency, settings.dispatch_per_host) == (256, 16)
     assert settings.dispatch_timeout_s == 10
     assert (settings.rate_limit_per_minute, settings.rate_limit_per_day) == (60, 10_000)
+    assert settings.failed_auth_per_minute == 30
 
 
 def test_org_domain_defaults_to_the_public_url_host() -> None:

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     dispatch_timeout_s: float = Field(default=10.0, gt=0, le=300)
     rate_limit_per_minute: PositiveInt = 60
     rate_limit_per_day: PositiveInt = 10_000
+    # Failed BuzzChat authentications per client address per minute before 429 (§3.1).
+    failed_auth_per_minute: PositiveInt = 30
     max_body_bytes: PositiveInt = 1024 * 1024
     # Addresses (or CIDRs, comma-separated; "*" for any) whose X-Forwarded-For is believed.
     trusted_proxies: str = ""

@@ -190,6 +190,15 @@ def test_failed_authentications_are_counted_per_address(
         error(elsewhere.get(f"{API}/settings", params={"api_key": "wrong"}), 401, "INVALID_API_KEY")
 
 
+def test_the_failed_authentication_limit_is_a_setting(
+    settings: Settings, clock: ManualClock
+) -> None:
+    tuned = settings.model_copy(update={"failed_auth_per_minute": 3})
+    with app_for(tuned, clock) as app, TestClient(app) as client:
+        statuses = [client.get(f"{API}/settings").status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 

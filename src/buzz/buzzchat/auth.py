@@ -1,8 +1,9 @@
 """Who is calling (SPEC §3.1, §3.2): API key, rate limits, tier, and the account in scope.
 
 Order of checks: a missing, unknown or revoked key is 401, or 429 once its client address has
-failed 30 times in the last minute (a valid key is never refused for its address's failures, so
-one noisy client behind a NAT locks nobody else out); the subscriber's minute and day windows
+failed `BUZZ_FAILED_AUTH_PER_MINUTE` (30) times in the last minute (a valid key is never refused
+for its address's failures, so one noisy client behind a NAT locks nobody else out); the
+subscriber's minute and day windows
 are counted (429 when full); a tier other than business is 403. Every response after the key is
 known carries the X-RateLimit headers. The address is the connection's, or the one a trusted
 proxy forwarded (`BUZZ_TRUSTED_PROXIES`, applied by uvicorn).
@@ -39,7 +40,6 @@ __all__ = [
     "current_caller",
 ]
 
-FAILED_AUTH_PER_MINUTE = RateLimitItemPerMinute(30)
 INVALID_KEY = "The provided API key is invalid or expired"
 STATE_KEY = "buzzchat_rate_headers"
 NOT_BUSINESS = "API access is available to Business tier subscribers only"
@@ -120,10 +120,11 @@ def authorize(request: Request, session: Session, now: datetime, *, count: bool 
     subscriber = keys.authenticate(session, presented=presented, now=now) if presented else None
     if subscriber is None:
         failures_key = f"buzzchat:auth-failures:{address}"
-        failures = limiter.peek(failures_key, FAILED_AUTH_PER_MINUTE)
+        window = RateLimitItemPerMinute(settings.failed_auth_per_minute)
+        failures = limiter.peek(failures_key, window)
         if not failures.allowed:
             raise _too_many(failures, "Too many failed authentications; try again later")
-        limiter.record(failures_key, FAILED_AUTH_PER_MINUTE)
+        limiter.record(failures_key, window)
         raise Unauthorized(INVALID_KEY)
     session.commit()  # keeps last_used_at, whatever the route does next
     if count:
