@@ -60,7 +60,7 @@ PAYLOAD = json.dumps(
 class Receiver:
     """The receiver process and a client that reads its counters."""
 
-    def __init__(self, workdir: Path, ca: trustme.CA) -> None:
+    def __init__(self, workdir: Path, ca: trustme.CA, *, delay_ms: float = 0) -> None:
         cert = ca.issue_cert("127.0.0.1", "localhost")
         self.cert, self.key = workdir / "server.pem", workdir / "server.key"
         cert.cert_chain_pems[0].write_to_path(str(self.cert))
@@ -80,6 +80,8 @@ class Receiver:
                 str(self.cert),
                 "--key",
                 str(self.key),
+                "--delay-ms",
+                str(delay_ms),
             ],
         )
         self.http = httpx.Client(verify=str(workdir / "ca.pem"), timeout=30)
@@ -91,6 +93,11 @@ class Receiver:
 
     def reset(self) -> None:
         self.http.post(f"{self.url}/reset")
+
+    def ids(self) -> dict[str, tuple[int, str | None]]:
+        """Each "path webhook-id" received: how many times, and the Buzz message id it carried."""
+        data = self.http.get(f"{self.url}/ids").json()
+        return {key: (count, message) for key, (count, message) in data.items()}
 
     def wait_for(self, count: int, limit_s: float) -> dict[str, Any]:
         deadline = time.monotonic() + limit_s
@@ -169,14 +176,15 @@ class Service:
             stdout=subprocess.DEVNULL,
             stderr=open(env["BUZZ_BENCH_LOG"], "wb"),  # noqa: SIM115
         )
+        self.creds: dict[str, Any] = creds
         self.http = httpx.Client(base_url=self.url, timeout=30)
         _wait_until(lambda: self.http.get("/readyz").status_code == 200, "buzz serve")
-        token = self.http.post(
+        self.token: str = self.http.post(
             "/oauth/token",
             params={"grant_type": "client_credentials"},
             auth=(creds["client"]["clientId"], creds["client"]["clientSecret"]),
         ).json()["access_token"]
-        self.http.headers["Authorization"] = f"bearer {token}"
+        self.http.headers["Authorization"] = f"bearer {self.token}"
 
     def subscribe(self, title: str, url: str) -> tuple[str, str]:
         """A channel with one CHANNEL_LIST integration subscribed to MESSAGE_POSTED at `url`."""
