@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -153,6 +156,56 @@ def test_admin_on_an_unmigrated_database_says_to_migrate(tmp_path: Path) -> None
     assert result.stderr == (
         f"buzz: the database sqlite:///{empty} is not migrated: run `buzz migrate` first\n"
     )
+
+
+def test_uvicorn_factory_on_an_unmigrated_database_stops_with_one_line(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    result = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "buzz.app:create_app", "--factory", "--port", "0"],
+        env={**os.environ, "BUZZ_DATABASE_URL": f"sqlite:///{empty}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
+    assert errors == [
+        f"ERROR:    buzz: the database sqlite:///{empty} is not migrated: run `buzz migrate` first",
+        "ERROR:    Application startup failed. Exiting.",
+    ]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("where", "hint"),
+    [
+        ("missing/buzz.db", "the folder {tmp}/missing does not exist"),
+        ("a-file/buzz.db", "{tmp}/a-file is not a folder"),
+        ("a-folder", "{tmp}/a-folder is a folder"),
+    ],
+)
+def test_a_sqlite_file_that_cannot_be_opened_is_named_with_the_reason(
+    tmp_path: Path, where: str, hint: str
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "a-folder").mkdir()
+    path = (tmp_path / where).resolve()
+    result = runner.invoke(cli, ["migrate"], env={"BUZZ_DATABASE_URL": f"sqlite:///{path}"})
+    assert result.exit_code == 1
+    expected = hint.format(tmp=tmp_path.resolve())
+    assert result.stderr == (
+        f"buzz: cannot migrate the database SQLite file {path}: "
+        f"unable to open database file ({expected})\n"
+    )
+
+
+def test_worker_on_a_missing_database_file_says_so_and_leaves_no_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.db"
+    result = runner.invoke(cli, ["worker"], env={"BUZZ_DATABASE_URL": f"sqlite:///{missing}"})
+    assert result.exit_code == 1
+    assert result.stderr == f"buzz: no database file {missing}: run `buzz migrate` first\n"
+    assert not missing.exists()
 
 
 def test_a_postgres_url_gets_a_hint(tmp_path: Path) -> None:

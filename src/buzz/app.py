@@ -33,6 +33,7 @@ from buzz.models import load_all_models
 from buzz.ops.housekeeping import Housekeeping, Purge
 from buzz.ops.metrics import router as metrics_router
 from buzz.ops.routes import router as ops_router
+from buzz.ops.startup import RefuseUnmigrated
 from buzz.ops.supervisor import SUPERVISOR, Supervisor, Task
 from buzz.platform import auth as platform_auth
 from buzz.platform.events import EVENT_BUS, EventBus
@@ -197,6 +198,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTimeoutMiddleware, timeout_s=settings.request_timeout_s)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RefuseUnmigrated, database=database)
 
     app.include_router(ops_router)
     app.include_router(metrics_router)

@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from buzz import admin
 from buzz.buzzchat.models import Tier
 from buzz.clock import system_clock
-from buzz.db import Database, redacted
+from buzz.db import Database, database_failure, missing_sqlite_file, redacted
 from buzz.errors import ApiError
 from buzz.models import load_all_models
 from buzz.settings import Settings, SettingsError, load_settings
@@ -71,15 +70,19 @@ def settings_or_exit() -> Settings:
         raise AssertionError from exc  # unreachable: fail() exits
 
 
+def require_database_file(settings: Settings) -> None:
+    """Exit with one line when the SQLite file is missing (connecting would leave it empty)."""
+    missing = missing_sqlite_file(settings.database_url)
+    if missing is not None:
+        fail(f"no database file {missing}: run `buzz migrate` first")
+
+
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """A session on the configured, migrated database, committed when the block succeeds."""
     load_all_models()
     settings = settings_or_exit()
-    url = make_url(settings.database_url)
-    on_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
-    if on_file and not Path(str(url.database)).exists():  # connecting would leave an empty file
-        fail(f"no database file {url.database}: run `buzz migrate` first")
+    require_database_file(settings)
     database = Database(settings.database_url)
     try:
         if not database.is_migrated():
@@ -146,7 +149,7 @@ def _migrate(settings: Settings) -> None:
     try:
         database.upgrade()
     except SQLAlchemyError as exc:
-        fail(f"cannot migrate the database: {str(exc).splitlines()[0]}")
+        fail(f"cannot migrate the database {database_failure(settings.database_url, exc)}")
     finally:
         database.dispose()
 
@@ -165,13 +168,15 @@ def worker() -> None:
 
     settings = settings_or_exit()
     load_all_models()
+    require_database_file(settings)
     database = Database(settings.database_url)
     try:
         migrated = database.is_migrated()
     except SQLAlchemyError as exc:
-        fail(f"cannot reach the database: {str(exc).splitlines()[0]}")
+        fail(f"cannot reach the database {database_failure(settings.database_url, exc)}")
     if not migrated:
-        fail("the database is not migrated: run `buzz migrate` first")
+        where = redacted(settings.database_url)
+        fail(f"the database {where} is not migrated: run `buzz migrate` first")
     configure_logging()
 
     poster = poster_for(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -44,6 +45,8 @@ __all__ = [
     "SessionDep",
     "UTCDateTime",
     "alembic_config",
+    "database_failure",
+    "missing_sqlite_file",
     "new_uuid",
     "redacted",
 ]
@@ -136,6 +139,40 @@ def sync_url(database_url: str) -> URL:
 def redacted(database_url: str) -> str:
     """The URL with its password hidden, for logs and messages."""
     return make_url(database_url).render_as_string(hide_password=True)
+
+
+def missing_sqlite_file(database_url: str) -> Path | None:
+    """The SQLite file of the URL when it does not exist (connecting would create it empty)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or is_memory_sqlite(url):
+        return None
+    path = Path(str(url.database))
+    return None if path.exists() else path
+
+
+def database_failure(database_url: str, exc: BaseException) -> str:
+    """One line for an operator: what failed, on which database, and (SQLite) what is wrong
+    with its file or folder, which SQLite's own "unable to open database file" never says."""
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or is_memory_sqlite(url):
+        return f"{redacted(database_url)}: {reason}"
+    path = Path(str(url.database)).resolve()
+    folder = path.parent
+    if not folder.exists():
+        hint = f"the folder {folder} does not exist"
+    elif not folder.is_dir():
+        hint = f"{folder} is not a folder"
+    elif path.is_dir():
+        hint = f"{path} is a folder"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        hint = f"the folder {folder} is not writable (SQLite writes its journal beside the file)"
+    elif path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        hint = f"the file {path} is not readable and writable"
+    else:
+        hint = None
+    where = f"SQLite file {path}"
+    return f"{where}: {reason}" + (f" ({hint})" if hint else "")
 
 
 def is_memory_sqlite(url: URL) -> bool:
@@ -270,10 +307,15 @@ class Database:
 
     def is_migrated(self) -> bool:
         """True when the database answers and stands at the newest migration."""
+        current, head = self.revisions()
+        return current == head
+
+    def revisions(self) -> tuple[str | None, str | None]:
+        """The database's migration revision (None: never migrated) and this build's newest."""
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
         with self.engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
-        return current == head
+        return current, head
 
     def dispose(self) -> None:
         """Close every pooled connection."""

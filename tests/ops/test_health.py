@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from buzz.app import create_app
+from buzz.db import Database
+from buzz.ops.startup import NotMigrated
 from buzz.settings import Settings
 from buzz.testing import SeededUser
 from buzz.web.logging import JsonFormatter
@@ -72,21 +75,50 @@ def test_readyz_is_200_on_a_migrated_database(client: TestClient) -> None:
     assert response.json()["status"] == "ready"
 
 
-def test_readyz_is_503_until_the_database_is_migrated(tmp_path: Path) -> None:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path}/x.db",
+def test_an_unmigrated_database_refuses_to_start(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    app = create_app(file_settings(empty))
+    with pytest.raises(NotMigrated, match=r"is not migrated: run `buzz migrate` first"):
+        TestClient(app).__enter__()
+
+
+def test_a_missing_database_file_refuses_to_start_and_is_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.db"
+    app = create_app(file_settings(missing))
+    with pytest.raises(NotMigrated, match=f"no database file {missing}"):
+        TestClient(app).__enter__()
+    assert not missing.exists()
+
+
+def test_readyz_is_503_when_the_database_falls_behind_this_build(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    database = Database(f"sqlite:///{path}")
+    database.upgrade()
+    database.dispose()
+    app = create_app(file_settings(path))
+    with TestClient(app) as client:
+        assert client.get("/readyz").status_code == 200
+        with sqlite3.connect(path) as connection:  # someone migrated down under it
+            [(head,)] = connection.execute("SELECT version_num FROM alembic_version")
+            connection.execute("UPDATE alembic_version SET version_num = '0001'")
+        unready = client.get("/readyz")
+        assert unready.status_code == 503
+        assert unready.json() == {
+            "status": "unavailable",
+            "reason": "database not migrated: run `buzz migrate`",
+        }
+        with sqlite3.connect(path) as connection:
+            connection.execute("UPDATE alembic_version SET version_num = ?", (head,))
+        assert client.get("/readyz").status_code == 200
+
+
+def file_settings(path: Path) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{path}",
         embedded_worker=False,
         _env_file=None,  # type: ignore[call-arg]
     )
-    app = create_app(settings)
-    with TestClient(app) as client:
-        assert client.get("/healthz").status_code == 200
-        unready = client.get("/readyz")
-        assert unready.status_code == 503
-        assert unready.json()["status"] == "unavailable"
-
-        app.state.database.upgrade()
-        assert client.get("/readyz").status_code == 200
 
 
 @pytest.mark.parametrize(
