@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.exc import OperationalError
 
 from buzz.clock import ManualClock
 from buzz.delivery import claims
@@ -283,6 +284,55 @@ def test_a_stale_release_leaves_the_newer_claim_alone(
     assert claim(outbox_tables) == []  # still the newer claim's
     record(outbox_tables, fresh, response_code=204)
     assert outbox_tables.deliveries(target_id)[0].status == "delivered"
+
+
+def test_an_outcome_the_database_refused_is_kept_and_recorded_once_it_is_back(
+    app: FastAPI,
+    https_receiver: HttpsReceiver,
+    outbox_tables: OutboxTables,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    target_id = outbox_tables.add_target(https_receiver.url())
+    outbox_tables.enqueue(target_id)
+    refusals = 2
+    record_outcomes = claims.record_outcomes
+
+    def database_away_at_first(*args: object, **kwargs: object) -> None:
+        nonlocal refusals
+        if refusals:
+            refusals -= 1
+            raise OperationalError(
+                "UPDATE deliveries", {}, Exception("server closed the connection")
+            )
+        record_outcomes(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(claims, "record_outcomes", database_away_at_first)
+    monkeypatch.setattr(dispatcher_module, "RECORD_RETRY_S", (0.01,) * 5)
+    dispatcher = Dispatcher(
+        database=app.state.database,
+        settings=app.state.settings,
+        poster=POSTER.of(app),
+        clock=app.state.clock,
+        rng=random.Random(1),
+    )
+
+    async def run_until_recorded() -> None:
+        stop = asyncio.Event()
+        running = asyncio.create_task(dispatcher.run(stop))
+        for _ in range(500):  # a few hundred ms; 10 s on a loaded machine
+            await asyncio.sleep(0.02)
+            if refusals == 0 and outbox_tables.deliveries(target_id)[0].status == "delivered":
+                break
+        stop.set()
+        await running
+        await POSTER.of(app).aclose()  # this event loop's connections
+
+    asyncio.run(run_until_recorded())
+
+    [delivery] = outbox_tables.deliveries(target_id)
+    assert (delivery.status, delivery.attempts) == ("delivered", 1)
+    assert len(outbox_tables.attempts(delivery.id)) == 1
+    assert len(https_receiver.requests) == 1  # recorded late, never sent twice
 
 
 # ---- retention (SPEC §4.5) --------------------------------------------------------------------

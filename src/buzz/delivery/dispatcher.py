@@ -31,6 +31,7 @@ log = logging.getLogger("buzz.dispatcher")
 
 CLAIM_BATCH = 500
 CLAIM_MIN = 128
+RECORD_RETRY_S = (0.25, 0.5, 1.0, 2.0, 5.0)  # waits between tries to record kept outcomes
 HOST_BUFFER = 8  # claimed deliveries a host may have waiting, in multiples of its in-flight limit
 POLL_INTERVAL_S = 1.0
 SHUTDOWN_GRACE_S = 10.0
@@ -173,15 +174,35 @@ class Dispatcher:
             log.info("released %d deliveries on shutdown", len(waiting))
 
     async def _write_outcomes(self, stop: asyncio.Event) -> None:
+        """Record outcomes every 20 ms; while the database is away, keep them and retry.
+
+        A delivery whose outcome is never recorded is sent again when its lease ends (at least
+        once); keeping the outcome until the database is back spares the receiver that
+        duplicate. Recording late is safe: the lease token fences a claim that was taken over.
+        """
+        failures = 0
         while True:
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02 if failures == 0 else RECORD_RETRY_S[min(failures, 5) - 1])
             batch = self._take_outcomes()
-            if batch:
-                try:
-                    await asyncio.to_thread(self._record, batch)
-                except Exception:
-                    # The leases expire and those deliveries are tried again: at least once.
-                    log.exception("recording %d outcomes failed", len(batch))
+            if not batch:
+                continue
+            try:
+                await asyncio.to_thread(self._record, batch)
+            except Exception as exc:
+                self._outcomes[:0] = batch  # before what came in meanwhile
+                failures += 1
+                if failures == 1:
+                    log.exception("recording %d outcomes failed; keeping them to retry", len(batch))
+                else:
+                    log.warning(
+                        "recording %d outcomes failed again (%s); retrying",
+                        len(batch),
+                        exc.__class__.__name__,
+                    )
+            else:
+                if failures:
+                    log.info("recorded %d outcomes after %d failed tries", len(batch), failures)
+                failures = 0
 
     def _take_outcomes(self) -> list[AttemptOutcome]:
         batch, self._outcomes = self._outcomes, []
