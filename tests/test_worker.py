@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -414,5 +415,71 @@ def test_buzz_serve_serves_and_delivers_again_after_its_connections_are_killed(
             wait_for(lambda: live.get("/readyz").status_code == 200, within_s=30)
             post_message(live, user, channel_id, "after")
             wait_for(lambda: statuses_in(url) == ["delivered", "delivered"], within_s=60)
+    texts = [json.loads(r.body)["message"]["text"] for r in receiver.requests]
+    assert texts == ["before", "after"]
+
+
+# ---- SQLite: the file is briefly unwritable (SPEC §1.4) ---------------------------------------
+# Root ignores permission bits, so here another process's exclusive lock, held past the
+# service's 5 s busy_timeout, is what makes the file unwritable: every write fails meanwhile.
+
+LOCKED_FOR_S = 7
+
+
+@contextmanager
+def locked_exclusively(database_url: str) -> Iterator[None]:
+    """Hold SQLite's EXCLUSIVE lock on the file: no other connection reads or writes it."""
+    path = make_url(database_url).database
+    assert path is not None
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("BEGIN EXCLUSIVE")
+        yield
+    finally:
+        connection.execute("ROLLBACK")
+        connection.close()
+
+
+def test_buzz_worker_delivers_again_after_the_sqlite_file_was_unwritable(
+    tmp_path: Path, receiver: HttpsReceiver
+) -> None:
+    url = migrated_sqlite(tmp_path)
+    enqueue_one(url, receiver, "before")
+    with buzz_worker(tmp_path, url, receiver) as worker:
+        wait_for(lambda: statuses_in(url) == ["delivered"])
+        with locked_exclusively(url):
+            time.sleep(LOCKED_FOR_S)  # a real outage: longer than the worker's busy_timeout
+        enqueue_one(url, receiver, "after")  # a second integration: its event reaches both
+        wait_for(lambda: statuses_in(url) == ["delivered"] * 3, within_s=30)
+        assert worker.poll() is None  # it never died
+        assert terminate(worker) == 0
+    log = (tmp_path / "worker.log").read_text()
+    assert "database is locked" in log  # it did meet the outage
+    texts = [json.loads(r.body)["message"]["text"] for r in receiver.requests]
+    assert texts == ["before", "after", "after"]
+
+
+def test_buzz_serve_answers_503_while_the_sqlite_file_is_unwritable_then_serves_again(
+    tmp_path: Path, receiver: HttpsReceiver
+) -> None:
+    with buzz_serve(tmp_path, BUZZ_EMBEDDED_WORKER="true", **reaching(receiver)) as server:
+        url = server.env["BUZZ_DATABASE_URL"]
+        with app_on(url) as (app, client):
+            user, channel_id = subscribed_channel(app, client, receiver.url())
+        with httpx.Client(base_url=server.base_url, timeout=30) as live:
+            post_message(live, user, channel_id, "before")
+            wait_for(lambda: statuses_in(url) == ["delivered"])
+            with locked_exclusively(url):
+                refused = live.post(
+                    f"/v1/buzz/channels/{channel_id}/messages",
+                    json={"text": "while locked"},
+                    headers=user.headers,
+                )
+                time.sleep(max(0.0, LOCKED_FOR_S - refused.elapsed.total_seconds()))
+            assert refused.status_code == 503
+            assert refused.headers["retry-after"] == "1"
+            post_message(live, user, channel_id, "after")
+            wait_for(lambda: statuses_in(url) == ["delivered", "delivered"], within_s=30)
+            assert live.get("/readyz").status_code == 200
     texts = [json.loads(r.body)["message"]["text"] for r in receiver.requests]
     assert texts == ["before", "after"]
