@@ -48,11 +48,21 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
+        # The claim: due pending rows in (next_attempt_at, id) order, read no further than LIMIT.
         Index(
             "ix_deliveries_due",
             "next_attempt_at",
+            "id",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
+        ),
+        # Retention: finished rows oldest first; finds nothing at once when nothing is old.
+        Index(
+            "ix_deliveries_finished",
+            "created_at",
+            "id",
+            postgresql_where=text("status <> 'pending'"),
+            sqlite_where=text("status <> 'pending'"),
         ),
         Index("ix_deliveries_target_id_id", "target_id", "id"),
     )
