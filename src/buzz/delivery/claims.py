@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from buzz.delivery import retry, signing
@@ -52,6 +52,11 @@ _RECORD_OUTCOME = (
 )
 FAILING_DISABLE_AFTER = timedelta(days=5)
 
+
+# Written into the SQL, not bound: SQLite uses a partial index (WHERE status = 'pending') as a
+# covering index only when it can see the query's status is the index's; with a parameter it
+# reads every row to check (on 5M deliveries, counting 50,000 pending: 165 ms, not 4 ms).
+PENDING = literal(DeliveryStatus.PENDING.value, literal_execute=True)
 
 @dataclass(frozen=True)
 class Claimed:
@@ -106,7 +111,7 @@ def claim_due(
         select(d.id)
         .join(TARGETS, t.id == d.target_id)
         .where(
-            d.status == DeliveryStatus.PENDING.value,
+            d.status == PENDING,
             d.next_attempt_at <= now,
             t.active.is_(True),
             *([d.target_id.not_in(skip_targets)] if skip_targets else []),
@@ -327,11 +332,11 @@ def release(session: Session, claimed: Sequence[Claimed], *, now: datetime) -> N
 def queue_stats(session: Session, *, now: datetime) -> tuple[int, float]:
     """(pending deliveries, seconds the oldest due one has waited) for metrics."""
     count = session.scalar(
-        select(func.count()).where(DELIVERIES.c.status == DeliveryStatus.PENDING.value)
+        select(func.count()).where(DELIVERIES.c.status == PENDING)
     )
     oldest = session.scalar(
         select(func.min(DELIVERIES.c.next_attempt_at)).where(
-            DELIVERIES.c.status == DeliveryStatus.PENDING.value, DELIVERIES.c.next_attempt_at <= now
+            DELIVERIES.c.status == PENDING, DELIVERIES.c.next_attempt_at <= now
         )
     )
     age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
@@ -355,7 +360,7 @@ class DeliveryRetention:
         d = DELIVERIES.c
         oldest = (
             select(d.id)
-            .where(d.status != DeliveryStatus.PENDING.value, d.created_at < now - self.keep)
+            .where(d.status != PENDING, d.created_at < now - self.keep)
             .order_by(d.created_at, d.id)  # ix_deliveries_finished: stops at once if none
             .limit(self.batch)
         )
