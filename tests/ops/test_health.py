@@ -83,6 +83,21 @@ def test_an_unmigrated_database_refuses_to_start(tmp_path: Path) -> None:
         TestClient(app).__enter__()
 
 
+def test_a_database_behind_this_build_refuses_to_start_naming_both_revisions(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    database = Database(f"sqlite:///{path}")
+    database.upgrade()
+    _, head = database.revisions()
+    database.dispose()
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0001'")
+    app = create_app(file_settings(path))
+    with pytest.raises(NotMigrated, match=f"is at migration 0001, this build's newest is {head}"):
+        TestClient(app).__enter__()
+
+
 def test_a_missing_database_file_refuses_to_start_and_is_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.db"
     app = create_app(file_settings(missing))

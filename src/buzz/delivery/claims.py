@@ -58,6 +58,7 @@ FAILING_DISABLE_AFTER = timedelta(days=5)
 # reads every row to check (on 5M deliveries, counting 50,000 pending: 165 ms, not 4 ms).
 PENDING = literal(DeliveryStatus.PENDING.value, literal_execute=True)
 
+
 @dataclass(frozen=True)
 class Claimed:
     """A due delivery leased to one worker, with what it needs to send it."""
@@ -331,9 +332,7 @@ def release(session: Session, claimed: Sequence[Claimed], *, now: datetime) -> N
 
 def queue_stats(session: Session, *, now: datetime) -> tuple[int, float]:
     """(pending deliveries, seconds the oldest due one has waited) for metrics."""
-    count = session.scalar(
-        select(func.count()).where(DELIVERIES.c.status == PENDING)
-    )
+    count = session.scalar(select(func.count()).where(DELIVERIES.c.status == PENDING))
     oldest = session.scalar(
         select(func.min(DELIVERIES.c.next_attempt_at)).where(
             DELIVERIES.c.status == PENDING, DELIVERIES.c.next_attempt_at <= now

@@ -39,8 +39,8 @@ def unmigrated_problem(database: Database) -> str | None:
     if current is None:
         return f"the database {where} is not migrated: run `buzz migrate` first"
     return (
-        f"the database {where} is at migration {current}, this build needs {head}: "
-        "run `buzz migrate` first"
+        f"the database {where} is at migration {current}, this build's newest is {head}: "
+        "run `buzz migrate` (or, if a newer release migrated it, run that release)"
     )
 
 
