@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,18 +27,42 @@ from buzz.settings import Settings
 __all__ = ["FanOut", "install"]
 
 
+@dataclass(frozen=True, slots=True)
+class _Match:
+    """What the fan-out needs of one matching subscription: its target and its integration's
+    owner, read as columns (no ORM objects, no relationship loads)."""
+
+    target_id: str
+    integration_id: str
+    owner: dict[str, Any]
+
+
 def _matching(
     session: Session, channel: Channel, event_type: str, command: str | None
-) -> Sequence[tuple[Subscription, Integration]]:
+) -> list[_Match]:
     query = (
-        select(Subscription, Integration)
+        select(
+            Subscription.target_id,
+            Integration.id,
+            User.id,
+            User.display_name,
+            User.email,
+        )
         .join(Integration, Integration.id == Subscription.integration_id)
+        .join(User, User.id == Integration.owner_id)
         .where(Subscription.event_type == event_type, active_on(channel))
         .order_by(Subscription.created_at, Subscription.id)
     )
     if command is not None:
         query = query.where(Subscription.slash_command == command)
-    return [(row[0], row[1]) for row in session.execute(query).all()]
+    return [
+        _Match(
+            target_id=target_id,
+            integration_id=integration_id,
+            owner={"id": owner_id, "displayName": name, "email": email},
+        )
+        for target_id, integration_id, owner_id, name, email in session.execute(query)
+    ]
 
 
 def _user(user: User) -> dict[str, Any]:
@@ -74,11 +98,9 @@ def _fan_out(session: Session, event: events.ChannelEvent, *, settings: Settings
     matches = _matching(session, event.channel, event_type, command[0] if command else None)
     if not matches:
         return
-    by_integration: dict[str, list[Subscription]] = defaultdict(list)
-    integrations: dict[str, Integration] = {}
-    for subscription, integration in matches:
-        by_integration[integration.id].append(subscription)
-        integrations[integration.id] = integration
+    by_integration: dict[str, list[_Match]] = defaultdict(list)
+    for match in matches:
+        by_integration[match.integration_id].append(match)
 
     event_id = f"evt_{new_uuid().replace('-', '')}"
     common: dict[str, Any] = {}
@@ -90,24 +112,23 @@ def _fan_out(session: Session, event: events.ChannelEvent, *, settings: Settings
     if event.users:
         common["users"] = [_user(u) for u in event.users]
     common["event"] = {"type": event_type, "id": event_id, "timestamp": _iso(event.occurred_at)}
+    tokens = callback.issue_tokens(
+        session,
+        integration_ids=list(by_integration),
+        channel_id=event.channel.id,
+        now=event.occurred_at,
+    )
+    organization = {"domain": settings.organization_domain}
+    channel = _channel(event.channel)
+    callback_url = f"{settings.public_url}/api/buzz/v1/bots/message/{event.channel.id}"
     pending: list[outbox.Pending] = []
-    for integration_id, subscriptions in by_integration.items():
-        integration = integrations[integration_id]
-        token = callback.issue_token(
-            session,
-            integration_id=integration_id,
-            channel_id=event.channel.id,
-            now=event.occurred_at,
-        )
+    for token, subscriptions in zip(tokens, by_integration.values(), strict=True):
         payload = {
             **common,
-            "owner": _user(integration.owner),
-            "organization": {"domain": settings.organization_domain},
-            "channel": _channel(event.channel),
-            "callback": {
-                "url": f"{settings.public_url}/api/buzz/v1/bots/message/{event.channel.id}",
-                "headers": {callback.TOKEN_HEADER: token},
-            },
+            "owner": subscriptions[0].owner,
+            "organization": organization,
+            "channel": channel,
+            "callback": {"url": callback_url, "headers": {callback.TOKEN_HEADER: token}},
         }
         if command is not None:
             payload["command"] = {"name": command[0], "arguments": command[1]}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from buzz.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
@@ -14,7 +15,15 @@ from buzz.platform.models import Channel, Message, MessageKind
 from buzz.ratelimit import RateLimiter
 from buzz.security import hash_secret, random_token
 
-__all__ = ["POSTS_PER_MINUTE", "TOKEN_HEADER", "TOKEN_TTL", "issue_token", "post", "purge_expired"]
+__all__ = [
+    "POSTS_PER_MINUTE",
+    "TOKEN_HEADER",
+    "TOKEN_TTL",
+    "issue_token",
+    "issue_tokens",
+    "post",
+    "purge_expired",
+]
 
 TOKEN_HEADER = "x-buzz-bot-token"  # noqa: S105 - a header name
 TOKEN_TTL = timedelta(hours=1)
@@ -23,16 +32,32 @@ POSTS_PER_MINUTE = 60
 
 def issue_token(session: Session, *, integration_id: str, channel_id: str, now: datetime) -> str:
     """A callback token for this integration on this channel, valid for an hour after `now`."""
-    token = random_token(32)
-    session.add(
-        CallbackToken(
-            token_hash=hash_secret(token),
-            integration_id=integration_id,
-            channel_id=channel_id,
-            expires_at=now + TOKEN_TTL,
-        )
+    [token] = issue_tokens(
+        session, integration_ids=[integration_id], channel_id=channel_id, now=now
     )
     return token
+
+
+def issue_tokens(
+    session: Session, *, integration_ids: Sequence[str], channel_id: str, now: datetime
+) -> list[str]:
+    """`issue_token` for several integrations at once: one bulk insert, tokens in order."""
+    tokens = [random_token(32) for _ in integration_ids]
+    if tokens:
+        expires_at = now + TOKEN_TTL
+        session.execute(
+            insert(CallbackToken),
+            [
+                {
+                    "token_hash": hash_secret(token),
+                    "integration_id": integration_id,
+                    "channel_id": channel_id,
+                    "expires_at": expires_at,
+                }
+                for token, integration_id in zip(tokens, integration_ids, strict=True)
+            ],
+        )
+    return tokens
 
 
 def purge_expired(session: Session, *, now: datetime) -> int:
