@@ -6,8 +6,10 @@
 Figures:
 - API rate: `--clients` concurrent clients POST `/v1/buzz/channels/{id}/messages` for
   `--seconds`, each message fanning out to 10 subscriptions (delivered by the embedded
-  dispatcher to a real HTTPS receiver); posts per second and p50/p99, beside a bare FastAPI
-  endpoint of the same shape (`bench/bare_app.py`, uvicorn, no database) under the same load;
+  dispatcher to a real HTTPS receiver); posts per second and p50/p99, beside two references
+  under the same load, each under uvicorn: the raw write reference (`bench/raw_write_app.py`:
+  the same rows written by hand with plain sqlite3 on one connection) and a bare FastAPI
+  endpoint of the same shape (`bench/bare_app.py`, no database);
 - fan-out: one message to 1,000 subscriptions, time from the POST until the receiver has all.
 """
 
@@ -86,21 +88,25 @@ async def closed_loop(
     return len(latencies), elapsed, latencies, failed
 
 
-def bare_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def reference_server(
+    workdir: Path, module: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A reference app (`bench.bare_app`, `bench.raw_write_app`) under uvicorn, as ours runs."""
     port = free_port()
     process = subprocess.Popen(  # noqa: S603
         [
             sys.executable,
             "-m",
             "uvicorn",
-            "bench.bare_app:app",
+            f"{module}:app",
             "--port",
             str(port),
             "--no-access-log",
             "--log-level",
             "warning",
         ],
-        stderr=open(workdir / "bare.log", "wb"),  # noqa: SIM115
+        env={**os.environ, **(env or {})},
+        stderr=open(workdir / f"{module}.log", "wb"),  # noqa: SIM115
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -110,7 +116,7 @@ def bare_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
             return process, url
         except httpx.TransportError:
             time.sleep(0.1)
-    raise SystemExit("the bare FastAPI app did not start")
+    raise SystemExit(f"{module} did not start")
 
 
 def main() -> None:
@@ -138,7 +144,10 @@ def main() -> None:
             "BUZZ_DISPATCH_PER_HOST": "64",
             "BUZZ_BENCH_LOG": str(workdir / "serve.log"),
         }
-        bare, bare_url = bare_server(workdir)
+        bare, bare_url = reference_server(workdir, "bench.bare_app")
+        raw, raw_url = reference_server(
+            workdir, "bench.raw_write_app", {"BUZZ_RAW_DB": str(workdir / "raw.db")}
+        )
         service = None
         try:
             service = Service(env)
@@ -156,6 +165,10 @@ def main() -> None:
             step(f"bare FastAPI endpoint: {args.clients} clients for {args.seconds:g} s")
             bare_posts, bare_s, bare_ms, bare_failed = asyncio.run(
                 closed_loop(bare_url, path, headers, args.clients, args.seconds)
+            )
+            step(f"raw write reference: {args.clients} clients for {args.seconds:g} s")
+            raw_posts, raw_s, raw_ms, raw_failed = asyncio.run(
+                closed_loop(raw_url, path, headers, args.clients, args.seconds)
             )
             step(f"buzz serve: {args.clients} clients for {args.seconds:g} s")
             receiver.reset()
@@ -181,8 +194,9 @@ def main() -> None:
             rss = service.peak_rss_mb()
         finally:
             receiver.stop()
-            bare.terminate()
-            bare.wait(10)
+            for reference in (bare, raw):
+                reference.terminate()
+                reference.wait(10)
             if service is not None:
                 step("stopping buzz serve (SIGTERM)")
                 service.stop()
@@ -190,16 +204,20 @@ def main() -> None:
     backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
     print(f"Buzz server API benchmark ({backend}, {os.cpu_count()} cores)")
     print()
-    print("| figure | buzz server | same-run ceiling |")
+    print("| figure | buzz server | same-run references |")
     print("|---|---|---|")
-    ours, ceiling = posts / elapsed, bare_posts / bare_s
+    ours, ceiling, reference = posts / elapsed, bare_posts / bare_s, raw_posts / raw_s
     print(
         f"| API rate, {args.clients} clients, each post fanning out to 10 subscriptions "
-        f"| {ours:,.0f} posts/s ({ours / ceiling:.0%} of the ceiling), "
+        f"| {ours:,.0f} posts/s ({ours / reference:.2f}x the raw write reference), "
         f"p50 {statistics.median(ours_ms):.1f} ms, p99 {percentile(ours_ms, 0.99):.1f} ms, "
         f"{failed} failed; its {10 * (posts - failed):,} deliveries done {drained_s:.1f} s "
         f"after the last post "
-        f"| bare FastAPI endpoint {ceiling:,.0f} posts/s, p50 {statistics.median(bare_ms):.1f} ms, "
+        f"| raw write reference (plain sqlite3, same writes) {reference:,.0f} posts/s, "
+        f"p50 {statistics.median(raw_ms):.1f} ms, p99 {percentile(raw_ms, 0.99):.1f} ms, "
+        f"{raw_failed} failed; "
+        f"bare FastAPI endpoint (no database) {ceiling:,.0f} posts/s, "
+        f"p50 {statistics.median(bare_ms):.1f} ms, "
         f"p99 {percentile(bare_ms, 0.99):.1f} ms, {bare_failed} failed |"
     )
     print(
