@@ -505,6 +505,47 @@ def test_message_sent_is_raised_for_each_sent_message(
     ]
 
 
+def test_a_calls_reactions_come_out_in_chat_order(
+    app: FastAPI, client: TestClient, shop: SeededSubscriber
+) -> None:
+    subscribe(client, shop, "message.sent", "message.received", "giveaway.entry")
+    start_bot(
+        client,
+        shop,
+        welcomeDelay=0,
+        giveawayEnabled=True,
+        faqRules=[{"triggers": ["ship"], "reply": "Free shipping"}],
+    )
+    chat(
+        client,
+        shop,
+        joined("Amy"),
+        said("Ben", "ship? enter"),
+        said("amy", "enter, and ship?"),
+        said("Ben", "enter again"),
+    )
+    with app.state.database.session() as session:
+        queued = session.execute(
+            select(Delivery.event_type, Delivery.payload).order_by(Delivery.id)
+        )
+        story = [(kind, json.loads(payload)["data"]) for kind, payload in queued]
+    assert [(kind, data.get("username") or data.get("message")) for kind, data in story] == [
+        ("message.sent", "Welcome to the stream, Amy!"),
+        ("message.sent", "Welcome to the stream, Ben!"),
+        ("message.received", "Ben"),
+        ("message.sent", "Free shipping"),  # the rule's one reply: its cooldown starts now
+        ("giveaway.entry", "Ben"),
+        ("message.received", "amy"),  # matched again, within the cooldown: raised, no reply
+        ("giveaway.entry", "amy"),
+    ]
+    assert texts(client, shop) == [
+        "Welcome to the stream, Amy!",
+        "Welcome to the stream, Ben!",
+        "Free shipping",
+    ]
+    assert entries(client, shop) == ["Ben", "amy"]
+
+
 # ---- chat events validation -------------------------------------------------------------------
 
 

@@ -1,8 +1,8 @@
-"""The bot (SPEC §3.5): reads the live chat, plans its messages, and sends them when due.
+"""The bot (SPEC §3.5): plans its messages and sends them when due.
 
-Chat events arrive through the API; what they cause (welcomes, FAQ replies, giveaway entries,
-events) is written in the request's transaction. Messages due later, and timers, are sent by
-`run_due`, which the worker calls beside the dispatcher.
+Chat events arrive through the API and are handled by `buzz.buzzchat.ingest`, in the request's
+transaction. Messages due later, and timers, are sent by `run_due`, which the worker calls
+beside the dispatcher.
 """
 
 from __future__ import annotations
@@ -10,45 +10,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from buzz.buzzchat import counts, events, giveaway
+from buzz.buzzchat import counts, events
 from buzz.buzzchat.models import (
     Account,
     BotMessage,
     BotSettings,
-    FaqCooldown,
     MessageKind,
     MessageStatus,
     TimerState,
-    Viewer,
     new_id,
 )
 
-__all__ = [
-    "FAQ_COOLDOWN",
-    "ChatEvent",
-    "SentMessage",
-    "ingest",
-    "plan_message",
-    "run_due",
-]
+__all__ = ["SentMessage", "plan_message", "run_due"]
 
-FAQ_COOLDOWN = timedelta(seconds=30)
-VIEWERS: Table = Viewer.__table__  # type: ignore[assignment]
-COOLDOWNS: Table = FaqCooldown.__table__  # type: ignore[assignment]
 DUE_BATCH = 500
-
-
-@dataclass(frozen=True)
-class ChatEvent:
-    type: str  # "message" | "join"
-    username: str
-    text: str | None
-    timestamp: datetime | None
 
 
 @dataclass(frozen=True)
@@ -112,142 +91,6 @@ def _mark_sent(
         )
     counts.add_sent(session, [(m.account_id, now, m.kind, m.keyword) for m, _ in sent])
     session.flush()
-
-
-# ---- chat in ----------------------------------------------------------------------------------
-
-
-def ingest(
-    session: Session,
-    *,
-    account: Account,
-    settings: BotSettings,
-    chat: Sequence[ChatEvent],
-    now: datetime,
-) -> None:
-    """Let the bot react to reported chat events (nothing happens while it is stopped)."""
-    if not settings.bot_active:
-        return
-    for event in chat:
-        _welcome(session, account=account, settings=settings, username=event.username, now=now)
-        if event.type == "message" and event.text:
-            _answer_faq(session, account=account, settings=settings, event=event, now=now)
-            _enter_giveaway(session, account=account, settings=settings, event=event, now=now)
-
-
-def _welcome(
-    session: Session, *, account: Account, settings: BotSettings, username: str, now: datetime
-) -> None:
-    first_time = counts.insert_new(
-        session,
-        VIEWERS,
-        {
-            "account_id": account.id,
-            "bot_session": settings.bot_session,
-            "username_key": username.casefold(),
-            "first_seen_at": now,
-        },
-        keys=["account_id", "bot_session", "username_key"],
-    )
-    if not first_time:
-        return
-    if settings.welcome_enabled:
-        plan_message(
-            session,
-            account=account,
-            kind=MessageKind.WELCOME,
-            text=settings.welcome_message.replace("{username}", username),
-            send_at=now + timedelta(milliseconds=settings.welcome_delay),
-            now=now,
-        )
-
-
-def matching_trigger(rule: dict[str, Any], text: str) -> str | None:
-    """The first of the rule's triggers found anywhere in `text`, or None."""
-    sensitive = bool(rule.get("caseSensitive"))
-    haystack = text if sensitive else text.casefold()
-    for trigger in rule["triggers"]:
-        needle = trigger if sensitive else trigger.casefold()
-        if needle in haystack:
-            return str(trigger)
-    return None
-
-
-def _answer_faq(
-    session: Session, *, account: Account, settings: BotSettings, event: ChatEvent, now: datetime
-) -> None:
-    if not settings.faq_enabled or event.text is None:
-        return
-    for rule in settings.faq_rules:
-        if not rule["enabled"]:
-            continue
-        keyword = matching_trigger(rule, event.text)
-        if keyword is None:
-            continue
-        events.raise_event(
-            session,
-            account=account,
-            event_type=events.WebhookEvent.MESSAGE_RECEIVED,
-            data={
-                "username": event.username,
-                "text": event.text,
-                "keyword": keyword,
-                "ruleId": rule["id"],
-                "accountId": account.id,
-            },
-            now=now,
-        )
-        if not _claim_cooldown(session, account_id=account.id, rule_id=rule["id"], now=now):
-            return
-        plan_message(
-            session,
-            account=account,
-            kind=MessageKind.FAQ,
-            text=rule["reply"],
-            send_at=now,
-            now=now,
-            keyword=keyword,
-            rule_id=rule["id"],
-        )
-        return
-
-
-def _claim_cooldown(session: Session, *, account_id: str, rule_id: str, now: datetime) -> bool:
-    """Whether the rule may reply now; if so, its 30 s start now (atomically: one winner)."""
-    renewed = session.execute(
-        update(FaqCooldown)
-        .where(
-            FaqCooldown.account_id == account_id,
-            FaqCooldown.rule_id == rule_id,
-            FaqCooldown.replied_at <= now - FAQ_COOLDOWN,
-        )
-        .values(replied_at=now)
-    )
-    if getattr(renewed, "rowcount", 0):
-        return True
-    return counts.insert_new(
-        session,
-        COOLDOWNS,
-        {"account_id": account_id, "rule_id": rule_id, "replied_at": now},
-        keys=["account_id", "rule_id"],
-    )
-
-
-def _enter_giveaway(
-    session: Session, *, account: Account, settings: BotSettings, event: ChatEvent, now: datetime
-) -> None:
-    if not settings.giveaway_enabled or event.text is None:
-        return
-    text = event.text.casefold()
-    if any(keyword.casefold() in text for keyword in settings.giveaway_keywords):
-        giveaway.enter(
-            session,
-            account=account,
-            settings=settings,
-            username=event.username,
-            entered_at=event.timestamp or now,
-            now=now,
-        )
 
 
 # ---- bot out: what is due -----------------------------------------------------------------------

@@ -31,6 +31,7 @@ __all__ = [
     "day_of",
     "hour_of",
     "insert_new",
+    "insert_new_many",
 ]
 
 HOURLY_MESSAGES: Table = HourlyMessageCount.__table__  # type: ignore[assignment]
@@ -106,3 +107,24 @@ def insert_new(session: Session, table: Table, values: dict[str, Any], *, keys: 
     )
     # A row comes back only when this statement inserted one (rowcount is not reliable here).
     return session.execute(statement).first() is not None
+
+
+def insert_new_many(
+    session: Session,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    keys: list[str],
+    returning: str,
+) -> set[Any]:
+    """`insert_new` for many rows in one statement: the `returning` column of each row this
+    call inserted (rows whose keys exist already, or repeat an earlier row's, are skipped)."""
+    if not rows:
+        return set()
+    statement = (
+        _insert_of(session)(table)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=keys)
+        .returning(table.c[returning])
+    )
+    return set(session.scalars(statement))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from buzz.buzzchat.models import Account, Webhook, new_id
 from buzz.delivery import outbox
 
-__all__ = ["TEST_EVENT", "WebhookEvent", "iso", "payload_of", "raise_event"]
+__all__ = ["TEST_EVENT", "WebhookEvent", "iso", "payload_of", "raise_event", "raise_events"]
 
 
 class WebhookEvent(StrEnum):
@@ -54,24 +55,43 @@ def raise_event(
 
     Returns the event id, or None when no webhook wants the event.
     """
+    [event_id] = raise_events(session, account=account, raised=[(event_type, data)], now=now)
+    return event_id
+
+
+def raise_events(
+    session: Session,
+    *,
+    account: Account,
+    raised: Sequence[tuple[WebhookEvent, dict[str, Any]]],
+    now: datetime,
+) -> list[str | None]:
+    """`raise_event` for several events, in order: one read of the webhooks, one bulk write."""
+    if not raised:
+        return []
     hooks = session.execute(
         select(Webhook.id, Webhook.target_id, Webhook.events).where(
             Webhook.subscriber_id == account.subscriber_id, outbox.is_active(Webhook.target_id)
         )
     ).all()
-    wanted = [(hook_id, target_id) for hook_id, target_id, kinds in hooks if event_type in kinds]
-    if not wanted:
-        return None
-    event_id = new_id("evt", 24)
-    payload = payload_of(event_id=event_id, event_type=event_type, data=data, now=now)
-    outbox.enqueue(
-        session,
-        [outbox.Pending(target_id, event_id, event_type, payload) for _, target_id in wanted],
-        now=now,
-    )
-    session.execute(
-        update(Webhook)
-        .where(Webhook.id.in_([hook_id for hook_id, _ in wanted]))
-        .values(last_triggered_at=now)
-    )
-    return event_id
+    event_ids: list[str | None] = []
+    pending: list[outbox.Pending] = []
+    triggered: set[str] = set()
+    for event_type, data in raised:
+        wanted = [(hook_id, target) for hook_id, target, kinds in hooks if event_type in kinds]
+        if not wanted:
+            event_ids.append(None)
+            continue
+        event_id = new_id("evt", 24)
+        payload = payload_of(event_id=event_id, event_type=event_type, data=data, now=now)
+        pending.extend(
+            outbox.Pending(target, event_id, event_type, payload) for _, target in wanted
+        )
+        triggered.update(hook_id for hook_id, _ in wanted)
+        event_ids.append(event_id)
+    if pending:
+        outbox.enqueue(session, pending, now=now)
+        session.execute(
+            update(Webhook).where(Webhook.id.in_(sorted(triggered))).values(last_triggered_at=now)
+        )
+    return event_ids

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
-from buzz.buzzchat import bot, bot_settings
+from buzz.buzzchat import bot_settings, ingest
 from buzz.buzzchat.auth import AccountDep
 from buzz.buzzchat.routes.common import new_router
 from buzz.buzzchat.schemas import Ok, Strict
@@ -48,7 +48,7 @@ def report_chat_events(
     """Up to 100 chat events; the bot reacts to them while it is active."""
     settings = bot_settings.settings_of(session, account)
     chat = [
-        bot.ChatEvent(
+        ingest.ChatEvent(
             type=e.type,
             username=e.username,
             text=e.text,
@@ -56,6 +56,6 @@ def report_chat_events(
         )
         for e in body.events
     ]
-    bot.ingest(session, account=account, settings=settings, chat=chat, now=now)
+    ingest.ingest(session, account=account, settings=settings, chat=chat, now=now)
     session.commit()
     return Ok(data=Accepted(accepted=len(chat), bot_active=settings.bot_active))
