@@ -226,12 +226,13 @@ def _claim_cooldowns(
 
 def _claim_cooldown(session: Session, *, account_id: str, rule_id: str, now: datetime) -> bool:
     """Whether the rule may reply now; if so, its 30 s start now (atomically: one winner)."""
+    c = COOLDOWNS.c  # Core: no ORM bookkeeping for a one-row conditional update
     renewed = session.execute(
-        update(FaqCooldown)
+        update(COOLDOWNS)
         .where(
-            FaqCooldown.account_id == account_id,
-            FaqCooldown.rule_id == rule_id,
-            FaqCooldown.replied_at <= now - FAQ_COOLDOWN,
+            c.account_id == account_id,
+            c.rule_id == rule_id,
+            c.replied_at <= now - FAQ_COOLDOWN,
         )
         .values(replied_at=now)
     )
