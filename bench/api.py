@@ -127,6 +127,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--fan-out", type=int, default=1000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--workers", type=int, default=1, help="`buzz serve --workers N`")
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=0,
+        help="separate `buzz worker` processes (then the API processes have no dispatcher)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,7 +145,7 @@ def main() -> None:
         env = {
             **os.environ,
             "BUZZ_DATABASE_URL": database_url,
-            "BUZZ_EMBEDDED_WORKER": "true",
+            "BUZZ_EMBEDDED_WORKER": "false" if args.worker_processes else "true",
             "BUZZ_ALLOW_PRIVATE_TARGETS": "true",
             "BUZZ_DISPATCH_CA_BUNDLE": str(workdir / "ca.pem"),
             "BUZZ_DISPATCH_PER_HOST": "64",
@@ -149,8 +156,18 @@ def main() -> None:
             workdir, "bench.raw_write_app", {"BUZZ_RAW_DB": str(workdir / "raw.db")}
         )
         service = None
+        workers: list[subprocess.Popen[bytes]] = []
         try:
-            service = Service(env)
+            service = Service(env, ("--workers", str(args.workers)) if args.workers > 1 else ())
+            workers = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "buzz", "worker"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=open(workdir / f"worker{n}.log", "wb"),  # noqa: SIM115
+                )
+                for n in range(args.worker_processes)
+            ]
             headers = {
                 "Authorization": service.http.headers["Authorization"],
                 "content-type": "application/json",
@@ -194,15 +211,21 @@ def main() -> None:
             rss = service.peak_rss_mb()
         finally:
             receiver.stop()
-            for reference in (bare, raw):
-                reference.terminate()
-                reference.wait(10)
+            for process in (bare, raw, *workers):
+                process.terminate()
+                process.wait(30)
             if service is not None:
                 step("stopping buzz serve (SIGTERM)")
                 service.stop()
 
     backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
-    print(f"Buzz server API benchmark ({backend}, {os.cpu_count()} cores)")
+    layout = f"buzz serve --workers {args.workers}" if args.workers > 1 else "one buzz serve"
+    layout += (
+        f" + {args.worker_processes} buzz worker"
+        if args.worker_processes
+        else ", dispatcher embedded"
+    )
+    print(f"Buzz server API benchmark ({backend}, {os.cpu_count()} cores, {layout})")
     print()
     print("| figure | buzz server | same-run references |")
     print("|---|---|---|")
@@ -224,7 +247,8 @@ def main() -> None:
         f"| fan-out: one message to {args.fan_out:,} subscriptions, POST to last delivery "
         f"| {fan_out_s * 1000:,.0f} ms | |"
     )
-    print(f"| peak RSS of `buzz serve` | {rss:.0f} MiB | |")
+    what = "its parent process" if args.workers > 1 else "`buzz serve`"
+    print(f"| peak RSS of {what} | {rss:.0f} MiB | |")
 
 
 if __name__ == "__main__":

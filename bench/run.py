@@ -151,7 +151,7 @@ async def bare_loop(url: str, ca_pem: Path, count: int, in_flight: int) -> None:
 class Service:
     """`buzz serve` with its embedded dispatcher, and an admin's token on it."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], serve_args: tuple[str, ...] = ()) -> None:
         self.env = env
         subprocess.run(
             [sys.executable, "-m", "buzz", "migrate"],
@@ -171,7 +171,16 @@ class Service:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "buzz", "serve", "--port", str(self.port), "--no-migrate"],
+            [
+                sys.executable,
+                "-m",
+                "buzz",
+                "serve",
+                "--port",
+                str(self.port),
+                "--no-migrate",
+                *serve_args,
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=open(env["BUZZ_BENCH_LOG"], "wb"),  # noqa: SIM115
