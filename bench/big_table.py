@@ -27,9 +27,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, make_url, select, text
+from sqlalchemy import event, make_url, select, text
 from sqlalchemy.orm import Session
 
+from bench.run import recreate_postgres_database
 from buzz.db import Database
 from buzz.delivery import claims, log
 from buzz.delivery.claims import DeliveryRetention
@@ -47,14 +48,8 @@ def recreate(url: str) -> None:
     target = make_url(url)
     if target.get_backend_name() == "sqlite":
         Path(str(target.database)).unlink(missing_ok=True)
-        return
-    if target.database in {None, "postgres", "template0", "template1", "test"}:
-        raise SystemExit(f"refusing to recreate database {target.database!r}")
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
+    else:
+        recreate_postgres_database(url)
 
 
 def fill(database: Database, rows: int, now: datetime) -> None:

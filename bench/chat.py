@@ -26,7 +26,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ from typing import Any
 import aiohttp
 import trustme
 
+from bench.analytics import cli
 from bench.run import Receiver, Service, percentile, step
 
 EVENTS_PER_CALL = 100
@@ -109,20 +109,10 @@ async def closed_loop(
 
 def new_subscriber(env: dict[str, str], name: str) -> str:
     """A business subscriber and its API key, made with `buzz admin`; the key."""
-
-    def admin(*args: str) -> dict[str, Any]:
-        done = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "buzz", "admin", *args, "--json"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        result: dict[str, Any] = json.loads(done.stdout)
-        return result
-
-    subscriber = admin("create-subscriber", "--name", name)
-    return str(admin("create-api-key", "--subscriber-id", subscriber["id"])["key"])
+    subscriber = cli(env, "admin", "create-subscriber", "--name", name, "--json")
+    return str(
+        cli(env, "admin", "create-api-key", "--subscriber-id", subscriber["id"], "--json")["key"]
+    )
 
 
 def main() -> None:

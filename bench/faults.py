@@ -42,24 +42,12 @@ from pathlib import Path
 
 import aiohttp
 import trustme
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
-from bench.run import Receiver, Service
+from bench.run import Receiver, Service, recreate_postgres_database
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/buzz_faults"
 SUBSCRIPTIONS = 2
-
-
-def recreate_database(url: str) -> None:
-    """Drop and create the run's own database (never the one the URL's server calls postgres)."""
-    target = make_url(url)
-    if target.database in {None, "postgres", "template0", "template1"}:
-        raise SystemExit(f"refusing to recreate database {target.database!r}")
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
 
 
 def restart_command() -> list[str]:
@@ -209,7 +197,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.database_url.startswith("postgresql"):
         raise SystemExit("the fault run restarts PostgreSQL: give a postgresql+psycopg:// URL")
-    recreate_database(args.database_url)
+    recreate_postgres_database(args.database_url)
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

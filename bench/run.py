@@ -29,6 +29,7 @@ from typing import Any
 import aiohttp
 import httpx
 import trustme
+from sqlalchemy import create_engine, make_url, text
 from tests.serving import free_port
 
 from buzz.clock import system_clock
@@ -55,6 +56,22 @@ PAYLOAD = json.dumps(
     },
     separators=(",", ":"),
 ).encode()
+
+
+PROTECTED_DATABASES = {None, "postgres", "template0", "template1", "test"}
+
+
+def recreate_postgres_database(url: str) -> None:
+    """Drop and create a bench run's own PostgreSQL database; never the server's own ones, nor
+    the test suite's `test`."""
+    target = make_url(url)
+    if target.database in PROTECTED_DATABASES:
+        raise SystemExit(f"refusing to recreate database {target.database!r}")
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
 
 
 class Receiver:
