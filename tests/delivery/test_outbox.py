@@ -46,11 +46,20 @@ def release(tables: OutboxTables, claimed: list[Claimed]) -> None:
         session.commit()
 
 
+def dispatcher_of(app: FastAPI) -> Dispatcher:
+    """A dispatcher of this app, on its database, settings, poster and clock."""
+    return Dispatcher(
+        database=app.state.database,
+        settings=app.state.settings,
+        poster=POSTER.of(app),
+        clock=app.state.clock,
+        rng=random.Random(1),
+    )
+
+
 def worker_lease(app: FastAPI) -> timedelta:
     """The lease a dispatcher of this app takes on what it claims."""
-    return Dispatcher(
-        database=app.state.database, settings=app.state.settings, poster=POSTER.of(app)
-    ).lease
+    return dispatcher_of(app).lease
 
 
 def test_a_claim_leases_its_rows_so_a_second_claim_gets_nothing(
@@ -209,13 +218,7 @@ def test_two_dispatchers_draining_one_queue_deliver_each_event_exactly_once(
     monkeypatch.setattr(dispatcher_module, "CLAIM_BATCH", 10)  # many claims, interleaved
 
     def drain() -> None:
-        dispatcher = Dispatcher(
-            database=app.state.database,
-            settings=app.state.settings,
-            poster=POSTER.of(app),
-            clock=app.state.clock,
-            rng=random.Random(1),
-        )
+        dispatcher = dispatcher_of(app)
         asyncio.run(dispatcher.drain())
 
     run_in_parallel(drain)
@@ -308,13 +311,7 @@ def test_an_outcome_the_database_refused_is_kept_and_recorded_once_it_is_back(
 
     monkeypatch.setattr(claims, "record_outcomes", database_away_at_first)
     monkeypatch.setattr(dispatcher_module, "RECORD_RETRY_S", (0.01,) * 5)
-    dispatcher = Dispatcher(
-        database=app.state.database,
-        settings=app.state.settings,
-        poster=POSTER.of(app),
-        clock=app.state.clock,
-        rng=random.Random(1),
-    )
+    dispatcher = dispatcher_of(app)
 
     async def run_until_recorded() -> None:
         stop = asyncio.Event()
