@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from buzz import admin
 from buzz.buzzchat.models import Tier
 from buzz.clock import system_clock
-from buzz.db import Database, database_failure, missing_sqlite_file, redacted
+from buzz.db import Database, database_failure
 from buzz.errors import ApiError
 from buzz.models import load_all_models
+from buzz.ops.startup import migration_problem
 from buzz.settings import Settings, SettingsError, load_settings
 
 __all__ = ["app", "main"]
@@ -70,24 +71,17 @@ def settings_or_exit() -> Settings:
         raise AssertionError from exc  # unreachable: fail() exits
 
 
-def require_database_file(settings: Settings) -> None:
-    """Exit with one line when the SQLite file is missing (connecting would leave it empty)."""
-    missing = missing_sqlite_file(settings.database_url)
-    if missing is not None:
-        fail(f"no database file {missing}: run `buzz migrate` first")
-
-
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """A session on the configured, migrated database, committed when the block succeeds."""
     load_all_models()
     settings = settings_or_exit()
-    require_database_file(settings)
     database = Database(settings.database_url)
     try:
-        if not database.is_migrated():
-            where = redacted(settings.database_url)
-            fail(f"the database {where} is not migrated: run `buzz migrate` first")
+        # Checked before connecting: a missing SQLite file is named, not created empty.
+        problem = migration_problem(database)
+        if problem is not None:
+            fail(problem)
         with database.session() as session:
             yield session
             session.commit()
@@ -168,15 +162,13 @@ def worker() -> None:
 
     settings = settings_or_exit()
     load_all_models()
-    require_database_file(settings)
     database = Database(settings.database_url)
     try:
-        migrated = database.is_migrated()
+        problem = migration_problem(database)
     except SQLAlchemyError as exc:
         fail(f"cannot reach the database {database_failure(settings.database_url, exc)}")
-    if not migrated:
-        where = redacted(settings.database_url)
-        fail(f"the database {where} is not migrated: run `buzz migrate` first")
+    if problem is not None:
+        fail(problem)
     configure_logging()
 
     poster = poster_for(settings)

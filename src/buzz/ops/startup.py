@@ -17,22 +17,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from buzz.db import Database, missing_sqlite_file
 
-__all__ = ["NotMigrated", "RefuseUnmigrated", "unmigrated_problem"]
+__all__ = ["NotMigrated", "RefuseUnmigrated", "migration_problem", "unmigrated_problem"]
 
 
 class NotMigrated(RuntimeError):
     """Start-up refused: the database is not at this build's migration."""
 
 
-def unmigrated_problem(database: Database) -> str | None:
-    """One line when the database answers at a revision other than this build's newest."""
+def migration_problem(database: Database) -> str | None:
+    """One line when the SQLite file is missing or the database stands at a revision other than
+    this build's newest (None when it is at head); raises SQLAlchemyError when it does not
+    answer. The CLI's commands and the start-up check say the same thing through it."""
     missing = missing_sqlite_file(database.url.render_as_string(hide_password=False))
     if missing is not None:
         return f"no database file {missing}: run `buzz migrate` first"
-    try:
-        current, head = database.revisions()
-    except SQLAlchemyError:
-        return None  # not reachable yet: /readyz says so until it is
+    current, head = database.revisions()
     if current == head:
         return None
     where = database.url.render_as_string(hide_password=True)
@@ -42,6 +41,14 @@ def unmigrated_problem(database: Database) -> str | None:
         f"the database {where} is at migration {current}, this build's newest is {head}: "
         "run `buzz migrate` (or, if a newer release migrated it, run that release)"
     )
+
+
+def unmigrated_problem(database: Database) -> str | None:
+    """`migration_problem`, with a database that does not answer yet let through."""
+    try:
+        return migration_problem(database)
+    except SQLAlchemyError:
+        return None  # not reachable yet: /readyz says so until it is
 
 
 class RefuseUnmigrated:
