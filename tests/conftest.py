@@ -1,4 +1,8 @@
-"""Fixtures: an app per test on SQLite in memory, or on PostgreSQL with `BUZZ_TEST_DATABASE_URL`."""
+"""Fixtures: an app per test on SQLite in memory, or on PostgreSQL with `BUZZ_TEST_DATABASE_URL`.
+
+`BUZZ_TEST_DATABASE_URL=sqlite-file` gives each test a migrated SQLite file instead, as
+`buzz serve` runs on: reads on read-only connections beside the writer (WAL).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -21,10 +26,12 @@ from buzz.testing import SeededUser, seed_user
 
 TEST_DATABASE_URL = os.environ.get("BUZZ_TEST_DATABASE_URL", "sqlite://")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+ON_SQLITE_FILE = TEST_DATABASE_URL == "sqlite-file"
 
 
 def pytest_report_header() -> str:
-    return f"buzz database: {'postgresql' if ON_POSTGRES else 'sqlite (in memory)'}"
+    kind = "sqlite (a file per test)" if ON_SQLITE_FILE else "sqlite (in memory)"
+    return f"buzz database: {'postgresql' if ON_POSTGRES else kind}"
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +46,7 @@ def database_url() -> Iterator[str]:
         database = Database(TEST_DATABASE_URL)
         database.upgrade()
         database.dispose()
-    yield TEST_DATABASE_URL
+    yield "sqlite://" if ON_SQLITE_FILE else TEST_DATABASE_URL
 
 
 def _empty_tables(database: Database) -> None:
@@ -54,8 +61,19 @@ def clock() -> ManualClock:
     return ManualClock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
 
 
+def sqlite_file_database(path: Path) -> str:
+    """A SQLite file with the schema, as `buzz migrate` leaves it (fast: from the models)."""
+    url = f"sqlite:///{path}"
+    database = Database(url)
+    database.create_schema()
+    database.dispose()
+    return url
+
+
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    if ON_SQLITE_FILE:
+        database_url = sqlite_file_database(tmp_path / "buzz.db")
     return Settings(
         database_url=database_url,
         embedded_worker=False,

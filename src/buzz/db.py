@@ -7,7 +7,7 @@ import os
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AbstractAsyncContextManager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,6 +44,7 @@ __all__ = [
     "JSONType",
     "SessionDep",
     "UTCDateTime",
+    "WriteSessionDep",
     "alembic_config",
     "database_failure",
     "missing_sqlite_file",
@@ -82,6 +83,12 @@ POOL_SIZE = 20
 POOL_OVERFLOW = 30
 # Below Starlette's 40 threads and the pool's 50 connections, leaving room for the dispatcher.
 REQUEST_SESSIONS = 32
+# SQLite file: reads run in parallel on this many read-only connections (WAL readers never wait
+# for the writer), while writes take turns on the one write connection. Together with the one
+# writer they stay well below Starlette's 40 threads (see Database.request_gate).
+READ_SESSIONS = 8
+# Methods whose requests only read: their session is read-only (see get_session).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL gets a 64-bit identity.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
@@ -203,6 +210,47 @@ def make_engine(database_url: str) -> Engine:
     return engine
 
 
+def make_read_engine(engine: Engine) -> Engine | None:
+    """The engine of read-only sessions, or None where reads must share the writer's one
+    connection (SQLite in memory).
+
+    - A SQLite file: a pool of read-only connections of its own. Under WAL each reader sees the
+      last commit as of its first statement and never waits for the writer, so reads need not
+      take turns with writes.
+    - PostgreSQL: the same pool, in REPEATABLE READ, READ ONLY transactions, so that all of a
+      read's statements see one snapshot (READ COMMITTED would let a commit land between two
+      of them); a read-only transaction never fails to serialize.
+    """
+    url = engine.url
+    if url.get_backend_name() != "sqlite":
+        return engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    if is_memory_sqlite(url):
+        return None
+    readers = create_engine(
+        url,
+        connect_args={"check_same_thread": False},
+        pool_size=READ_SESSIONS,
+        max_overflow=0,
+        pool_timeout=30,
+    )
+    event.listen(readers, "connect", _sqlite_read_pragmas)
+    event.listen(readers, "begin", _sqlite_begin_deferred)
+    return readers
+
+
+def _sqlite_begin_deferred(connection: Any) -> None:
+    # One snapshot for all of a read's statements: a read during a write sees all or none of it.
+    connection.exec_driver_sql("BEGIN")
+
+
+def _sqlite_read_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # transactions begin in _sqlite_begin_deferred
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")  # a write here is a bug: it fails, loudly
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
     # Take the write lock up front: a deferred transaction that reads and then writes can fail
     # with SQLITE_BUSY when another process wrote in between (WAL), and no retry would help.
@@ -259,31 +307,50 @@ class Database:
     def __init__(self, database_url: str) -> None:
         self.url = sync_url(database_url)
         self.engine = make_engine(database_url)
+        read_engine = make_read_engine(self.engine)
+        self.read_engine = read_engine or self.engine
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # `read_only` in a session's info: it cannot write (see make_read_engine).
+        self.read_sessions = sessionmaker(
+            self.read_engine, expire_on_commit=False, info={"read_only": read_engine is not None}
+        )
         # Requests hold a pooled connection across several thread-pool hops. Were more of them
         # to hold sessions than there are threads or connections, holders would wait for
-        # threads that waiters hold: a deadlock. So they queue here, in the event loop.
+        # threads that waiters hold: a deadlock. So they queue here, in the event loop; reads
+        # and writes in one queue where they share one pool.
+        self.shared_gate = self.read_engine.pool is self.engine.pool
         if self.url.get_backend_name() == "sqlite":
-            # One connection per process (see make_engine); in memory, one shared by everything.
-            self.request_sessions = 1
+            # One write connection per process (see make_engine); in memory, one for everything.
+            self.write_sessions_at_once = 1
+            self.read_sessions_at_once = 1 if self.shared_gate else READ_SESSIONS
         else:
-            self.request_sessions = REQUEST_SESSIONS
-        # One gate per event loop: `TestClient` may run each request in a loop of its own.
-        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            weakref.WeakKeyDictionary()
-        )
+            self.write_sessions_at_once = self.read_sessions_at_once = REQUEST_SESSIONS
+        # Closing a SQLite session (a rollback at most, in-process, microseconds) is cheaper
+        # in the event loop than a hop to a worker thread; PostgreSQL's is a round trip.
+        self.closes_inline = self.url.get_backend_name() == "sqlite"
+        # One pair of gates per event loop: `TestClient` may run each request in a loop of its own.
+        self._gates: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[asyncio.Semaphore, asyncio.Semaphore]
+        ] = weakref.WeakKeyDictionary()
 
-    def request_gate(self) -> AbstractAsyncContextManager[object]:
-        """Held by a request for as long as it has a session."""
+    def request_gate(self, *, write: bool = True) -> AbstractAsyncContextManager[object]:
+        """Held by a request for as long as it has a session (a read one when not `write`)."""
         loop = asyncio.get_running_loop()
-        gate = self._gates.get(loop)
-        if gate is None:
-            gate = self._gates[loop] = asyncio.Semaphore(self.request_sessions)
-        return gate
+        gates = self._gates.get(loop)
+        if gates is None:
+            writes = asyncio.Semaphore(self.write_sessions_at_once)
+            reads = writes if self.shared_gate else asyncio.Semaphore(self.read_sessions_at_once)
+            gates = self._gates[loop] = (writes, reads)
+        return gates[0] if write else gates[1]
 
     def session(self) -> Session:
         """A new session; the caller commits (services never do)."""
         return self.sessions()
+
+    def read_session(self) -> Session:
+        """A new session for reading only (see make_read_engine): on a SQLite file a read-only
+        connection beside the writer, on PostgreSQL a read-only snapshot."""
+        return self.read_sessions()
 
     def upgrade(self) -> None:
         """Apply every migration (`alembic upgrade head`)."""
@@ -320,20 +387,43 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if not self.shared_gate:
+            self.read_engine.dispose()
 
 
 DATABASE: StateKey[Database] = StateKey("database")
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """A session per request, rolled back and closed when the request ends."""
+@asynccontextmanager
+async def _session_for(request: Request, *, write: bool) -> AsyncIterator[Session]:
     database = DATABASE.of(request.app)
-    async with database.request_gate():
-        session = database.session()
+    async with database.request_gate(write=write):
+        session = database.session() if write else database.read_session()
         try:
             yield session
         finally:
-            await run_in_threadpool(session.close)
+            if database.closes_inline:
+                session.close()
+            else:
+                await run_in_threadpool(session.close)
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request, rolled back and closed when the request ends.
+
+    GET, HEAD and OPTIONS requests read: theirs is a read-only session, so they run beside
+    writes (SQLite: in parallel under WAL). Other requests take their turn to write. A GET that
+    must write (Domo's `GET /oauth/token`) asks for `WriteSessionDep`.
+    """
+    async with _session_for(request, write=request.method not in SAFE_METHODS) as session:
+        yield session
+
+
+async def get_write_session(request: Request) -> AsyncIterator[Session]:
+    """A session that may write, whatever the request's method."""
+    async with _session_for(request, write=True) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+WriteSessionDep = Annotated[Session, Depends(get_write_session)]

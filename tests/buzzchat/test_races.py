@@ -4,7 +4,6 @@ real requests, fired together from threads at a real `buzz serve`, on the suite'
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,59 +11,35 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
 from buzz.clock import ManualClock
-from buzz.db import Database
+from buzz.delivery.models import Delivery
 from buzz.settings import Settings
 from buzz.testing import SeededSubscriber, seed_subscriber
 from tests.buzzchat.helpers import API
-from tests.conftest import ON_POSTGRES, app_for
-from tests.serving import LiveServer, buzz_serve
+from tests.serving import LiveServer
+from tests.support.races import served, shared_app_for
+from tests.support.races import together as fired_together
 
 ROUNDS = 5
 
 
 @pytest.fixture
 def shared_app(settings: Settings, clock: ManualClock, tmp_path: Path) -> Iterator[FastAPI]:
-    """An app on a database another process can reach (the server under test)."""
-    url = settings.database_url
-    if not ON_POSTGRES:
-        url = f"sqlite:///{tmp_path / 'shared.db'}"
-        database = Database(url)
-        database.upgrade()
-        database.dispose()
-    with app_for(settings.model_copy(update={"database_url": url}), clock) as app:
+    with shared_app_for(settings, clock, tmp_path) as app:
         yield app
 
 
 @pytest.fixture
 def server(shared_app: FastAPI, tmp_path: Path) -> Iterator[LiveServer]:
-    url = str(shared_app.state.settings.database_url)
-    with buzz_serve(tmp_path, BUZZ_DATABASE_URL=url, BUZZ_RATE_LIMIT_PER_MINUTE="100000") as live:
+    with served(shared_app, tmp_path) as live:
         yield live
 
 
 def together(url: str, shop: SeededSubscriber, bodies: list[dict[str, object]]) -> list[int]:
-    """POST each body to `url` as `shop`, all at the same moment from as many threads; the
-    statuses."""
-    start = threading.Barrier(len(bodies))
-    statuses: list[int] = []
-    lock = threading.Lock()
-
-    def run(body: dict[str, object]) -> None:
-        with httpx.Client(timeout=60) as client:
-            start.wait()
-            status = client.post(url, json=body, headers=shop.headers).status_code
-        with lock:
-            statuses.append(status)
-
-    threads = [threading.Thread(target=run, args=(body,)) for body in bodies]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert len(statuses) == len(bodies)
-    return statuses
+    """POST each body to `url` as `shop`, all at the same moment; the statuses."""
+    return [response.status_code for response in fired_together(url, shop.headers, bodies)]
 
 
 def listed(server: LiveServer, shop: SeededSubscriber, what: str) -> list[dict[str, object]]:
@@ -126,3 +101,69 @@ def test_concurrent_switches_leave_exactly_one_account_active(
         assert len(active) == 1
         settings = httpx.get(f"{base}/settings", headers=shop.headers)
         assert settings.status_code == 200, settings.text
+
+
+def test_racing_chat_calls_welcome_enter_reply_and_count_each_once(
+    shared_app: FastAPI, server: LiveServer
+) -> None:
+    """Eight calls carrying the same 20 viewers race: each viewer is welcomed once and enters
+    once, the FAQ rule replies once (its cooldown), the counters agree with the messages and
+    every reaction has its one webhook delivery, whichever call won each race."""
+    shop = seed_subscriber(shared_app)
+    base = f"{server.base_url}{API}"
+    configured = httpx.patch(
+        f"{base}/settings",
+        headers=shop.headers,
+        json={
+            "botActive": True,
+            "welcomeEnabled": True,
+            "welcomeDelay": 0,
+            "faqEnabled": True,
+            "faqRules": [{"triggers": ["shipping"], "reply": "We ship in 3 days."}],
+            "giveawayEnabled": True,
+            "giveawayKeywords": ["enter"],
+        },
+    )
+    assert configured.status_code == 200, configured.text
+    hook = httpx.post(
+        f"{base}/webhooks",
+        headers=shop.headers,
+        json={
+            "url": "https://hooks.example.com/race",
+            "events": ["message.sent", "giveaway.entry"],
+        },
+    )
+    assert hook.status_code == 201, hook.text
+    viewers = [f"viewer{n}" for n in range(20)]
+    events: list[dict[str, object]] = [{"type": "join", "username": v} for v in viewers]
+    events += [{"type": "message", "username": v, "text": "enter me"} for v in viewers]
+    events.append({"type": "message", "username": "viewer0", "text": "shipping to Oslo?"})
+
+    for _ in range(2):  # the second wave finds everyone welcomed and entered already
+        statuses = together(f"{base}/chat/events", shop, [{"events": events}] * 8)
+        assert statuses == [202] * 8
+
+    entries = httpx.get(f"{base}/giveaway/entries", headers=shop.headers).json()["data"]
+    assert sorted(e["username"] for e in entries["entries"]) == sorted(viewers)
+    assert entries["count"] == len(viewers)
+    analytics = httpx.get(
+        f"{base}/analytics", headers=shop.headers, params={"period": "all"}
+    ).json()["data"]
+    assert (analytics["welcomeMessages"], analytics["faqReplies"]) == (len(viewers), 1)
+    assert analytics["totalMessages"] == len(viewers) + 1
+    sent = httpx.get(f"{base}/messages", headers=shop.headers, params={"limit": 100})
+    assert sent.status_code == 200, sent.text
+    kinds = Counter(m["kind"] for m in sent.json()["data"]["messages"])
+    assert kinds == {"welcome": len(viewers), "faq": 1}
+    with shared_app.state.database.session() as session:
+        per_event = session.execute(
+            select(Delivery.event_type, Delivery.event_id, func.count()).group_by(
+                Delivery.event_type, Delivery.event_id
+            )
+        ).all()
+    # One delivery per reaction: a message.sent per bot message, a giveaway.entry per entrant.
+    assert Counter(event_type for event_type, *_ in per_event) == {
+        "message.sent": len(viewers) + 1,
+        "giveaway.entry": len(viewers),
+    }
+    assert {count for *_, count in per_event} == {1}

@@ -102,13 +102,25 @@ async def current_caller_briefly(request: Request, now: ClockDep) -> Caller:
 async def authorize_briefly(request: Request, now: datetime, *, count: bool = True) -> Caller:
     """`authorize` on a session of its own, held only while it checks."""
     database = DATABASE.of(request.app)
-    async with database.request_gate():
+    async with database.request_gate(write=False):
 
         def check() -> Caller:
-            with database.session() as session:
+            with database.read_session() as session:
                 return authorize(request, session, now, count=count)
 
         return await run_in_threadpool(check)
+
+
+def _note_use(request: Request, session: Session, *, key_id: str, now: datetime) -> None:
+    """Write the key's last use, committed whatever the route does next: in a write turn of
+    its own when this request reads (at most once a minute per key, so reads stay reads)."""
+    if not session.info.get("read_only"):
+        keys.note_use(session, key_id=key_id, now=now)
+        session.commit()
+        return
+    with DATABASE.of(request.app).session() as writer:
+        keys.note_use(writer, key_id=key_id, now=now)
+        writer.commit()
 
 
 def authorize(request: Request, session: Session, now: datetime, *, count: bool = True) -> Caller:
@@ -117,8 +129,8 @@ def authorize(request: Request, session: Session, now: datetime, *, count: bool 
     settings = SETTINGS.of(request.app)
     address = request.client.host if request.client else "unknown"
     presented = _presented_key(request)
-    subscriber = keys.authenticate(session, presented=presented, now=now) if presented else None
-    if subscriber is None:
+    found = keys.authenticate(session, presented=presented, now=now) if presented else None
+    if found is None:
         failures_key = f"buzzchat:auth-failures:{address}"
         window = RateLimitItemPerMinute(settings.failed_auth_per_minute)
         failures = limiter.peek(failures_key, window)
@@ -126,7 +138,9 @@ def authorize(request: Request, session: Session, now: datetime, *, count: bool 
             raise _too_many(failures, "Too many failed authentications; try again later")
         limiter.record(failures_key, window)
         raise Unauthorized(INVALID_KEY)
-    session.commit()  # keeps last_used_at, whatever the route does next
+    subscriber, due_key = found
+    if due_key is not None:
+        _note_use(request, session, key_id=due_key, now=now)
     if count:
         decision = limiter.check(
             f"buzzchat:subscriber:{subscriber.id}",

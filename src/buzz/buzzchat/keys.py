@@ -20,6 +20,7 @@ __all__ = [
     "authenticate",
     "create_key",
     "list_keys",
+    "note_use",
     "revoke_key",
 ]
 
@@ -77,14 +78,31 @@ def revoke_key(session: Session, *, subscriber_id: str, key_id: str, now: dateti
     session.flush()
 
 
-def authenticate(session: Session, *, presented: str, now: datetime) -> Subscriber | None:
-    """The subscriber whose live key this is, or None; noting when the key was last used."""
+def authenticate(
+    session: Session, *, presented: str, now: datetime
+) -> tuple[Subscriber, str | None] | None:
+    """The subscriber whose live key this is, or None; with the key's id when its
+    `last_used_at` is due to be written (see `note_use`), else None. Reads only."""
     digest = hash_secret(presented)
     key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
     # Looked up by digest, then compared in constant time, so timing tells nothing of the key.
     matches = hmac.compare_digest(digest, key.key_hash if key else _DUMMY_HASH)
     if key is None or not matches or key.revoked_at is not None:
         return None
-    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_GRANULARITY:
-        session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
-    return session.get(Subscriber, key.subscriber_id)
+    subscriber = session.get(Subscriber, key.subscriber_id)
+    if subscriber is None:
+        return None
+    due = key.last_used_at is None or now - key.last_used_at >= LAST_USED_GRANULARITY
+    return subscriber, key.id if due else None
+
+
+def note_use(session: Session, *, key_id: str, now: datetime) -> None:
+    """Write a key's `last_used_at` (at most once per LAST_USED_GRANULARITY, by whoever wins)."""
+    session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id)
+        .where(
+            (ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at <= now - LAST_USED_GRANULARITY)
+        )
+        .values(last_used_at=now)
+    )

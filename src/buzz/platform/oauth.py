@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from buzz.db import SessionDep
+from buzz.db import WriteSessionDep
 from buzz.errors import BadRequest, Unauthorized
 from buzz.platform import auth
 from buzz.platform.errors_schema import buzz_errors
@@ -34,7 +34,7 @@ async def _params(request: Request) -> dict[str, str]:
 def issue_token(
     request: Request,
     params: Annotated[dict[str, str], Depends(_params)],
-    session: SessionDep,
+    session: WriteSessionDep,
     now: ClockDep,
 ) -> JSONResponse:
     """Exchange client credentials (HTTP Basic) for a one-hour bearer token.
