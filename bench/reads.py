@@ -2,6 +2,7 @@
 
     python -m bench.reads                      # SQLite file
     python -m bench.reads --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_reads
+    python -m bench.reads --workers 2          # two API processes on the one SQLite file
 
 The real `buzz serve` (embedded dispatcher idle). A channel with 500 messages and a BuzzChat
 subscriber are made first; then `--clients` clients GET back to back for `--seconds` each:
@@ -78,6 +79,7 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--workers", type=int, default=1, help="buzz serve --workers N")
     args = parser.parse_args()
 
     rows: list[tuple[str, str, int, float, list[float], int]] = []
@@ -92,7 +94,7 @@ def main() -> None:
             "BUZZ_RATE_LIMIT_PER_DAY": "100000000",
             "BUZZ_BENCH_LOG": str(workdir / "serve.log"),
         }
-        service = Service(env)
+        service = Service(env, ("--workers", str(args.workers)) if args.workers > 1 else ())
         try:
             buzz = {"Authorization": f"Bearer {service.token}"}
             chat = {"Authorization": f"Bearer {service.creds['apiKey']['key']}"}
@@ -141,7 +143,7 @@ def main() -> None:
     backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
     print(
         f"Buzz server read-rate benchmark ({backend}, {os.cpu_count()} cores, "
-        f"{args.clients} clients, {args.seconds:g} s a row)"
+        f"{args.workers} API process(es), {args.clients} clients, {args.seconds:g} s a row)"
     )
     print()
     print("| route | meanwhile | requests/s | p50 | p99 | failed |")

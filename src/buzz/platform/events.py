@@ -94,7 +94,7 @@ class EventBus:
 EVENT_BUS: StateKey[EventBus] = StateKey("event_bus")
 
 
-def bus_of(request: Request) -> EventBus:
+async def bus_of(request: Request) -> EventBus:  # async: no thread hop
     """The app's event bus, for a route."""
     return EVENT_BUS.of(request.app)
 

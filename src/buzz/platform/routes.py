@@ -11,7 +11,7 @@ from buzz.platform import service
 from buzz.platform.auth import CurrentUser
 from buzz.platform.errors_schema import buzz_errors
 from buzz.platform.events import BusDep
-from buzz.platform.presenters import channel_out, message_out, user_out
+from buzz.platform.presenters import channel_out, history_out, message_out, user_out
 from buzz.platform.schemas import (
     AddMembers,
     Channel,
@@ -220,4 +220,4 @@ def list_messages(
     messages, cursor = service.list_messages(
         session, channel=channel, limit=page.limit, offset=page.offset, before=before
     )
-    return MessagePage(messages=[message_out(m) for m in messages], next=cursor)
+    return MessagePage(messages=[history_out(m) for m in messages], next=cursor)
