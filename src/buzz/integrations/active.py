@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    String,
+    and_,
+    bindparam,
+    exists,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from buzz.integrations.models import EventType, Integration, IntegrationChannel, Scope, Subscription
 from buzz.platform.models import Channel, ChannelMember, Visibility
 
-__all__ = ["active_on", "handles_command"]
+__all__ = ["ACTIVE_ON_BOUND", "active_params", "handles_command"]
 
 
-def active_on(channel: Channel) -> ColumnElement[bool]:
-    """SQL: the integration is active on `channel`, decided now (SPEC §2.3 "Active channels").
+def active_params(channel: Channel) -> dict[str, object]:
+    """The parameters of ACTIVE_ON_BOUND for `channel`."""
+    return {
+        "active_top_id": channel.parent_id,
+        "active_channel_id": channel.id,
+        "active_top_is_public": channel.visibility == Visibility.PUBLIC.value,
+    }
 
-    A thread's access is its parent's, and an integration active on a channel is active on its
-    threads, so every rule is judged on the top-level channel `channel.parent_id`.
-    """
-    top_id = channel.parent_id
-    top_is_public = channel.visibility == Visibility.PUBLIC.value
+
+def _rules(
+    *,
+    top_id: ColumnElement[str],
+    channel_id: ColumnElement[str],
+    top_is_public: ColumnElement[bool],
+) -> ColumnElement[bool]:
     owner_can_access = or_(
-        true() if top_is_public else false(),
+        top_is_public,
         exists()
         .where(ChannelMember.channel_id == top_id, ChannelMember.user_id == Integration.owner_id)
         .correlate_except(ChannelMember),
@@ -29,29 +45,43 @@ def active_on(channel: Channel) -> ColumnElement[bool]:
         exists()
         .where(
             IntegrationChannel.integration_id == Integration.id,
-            IntegrationChannel.channel_id.in_({channel.id, top_id}),
+            or_(
+                IntegrationChannel.channel_id == channel_id, IntegrationChannel.channel_id == top_id
+            ),
         )
         .correlate_except(IntegrationChannel)
     )
     return or_(
-        and_(
-            Integration.scope == Scope.PUBLIC_CHANNELS.value, true() if top_is_public else false()
-        ),
+        and_(Integration.scope == Scope.PUBLIC_CHANNELS.value, top_is_public),
         and_(Integration.scope == Scope.OWNER_ACCESS.value, owner_can_access),
         and_(Integration.scope == Scope.CHANNEL_LIST.value, listed, owner_can_access),
     )
 
 
+# SQL: the integration is active on the channel of `active_params`, decided now (SPEC §2.3
+# "Active channels"). A thread's access is its parent's, and an integration active on a channel
+# is active on its threads, so every rule is judged on the top-level channel. Statements that
+# use it are built once (their cache key is kept), and each call binds only the channel.
+ACTIVE_ON_BOUND = _rules(
+    top_id=bindparam("active_top_id", type_=String()),
+    channel_id=bindparam("active_channel_id", type_=String()),
+    top_is_public=bindparam("active_top_is_public", type_=Boolean()),
+)
+
+
+_HANDLES_COMMAND = (
+    select(Subscription.id)
+    .join(Integration, Integration.id == Subscription.integration_id)
+    .where(
+        Subscription.event_type == EventType.SLASH_COMMAND.value,
+        Subscription.slash_command == bindparam("command"),
+        ACTIVE_ON_BOUND,
+    )
+    .limit(1)
+)
+
+
 def handles_command(session: Session, channel: Channel, command: str) -> bool:
     """Whether an integration active on `channel` subscribed to `/command`."""
-    query = (
-        select(Subscription.id)
-        .join(Integration, Integration.id == Subscription.integration_id)
-        .where(
-            Subscription.event_type == EventType.SLASH_COMMAND.value,
-            Subscription.slash_command == command,
-            active_on(channel),
-        )
-        .limit(1)
-    )
-    return session.scalar(query) is not None
+    found = session.scalar(_HANDLES_COMMAND, {"command": command, **active_params(channel)})
+    return found is not None

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from buzz.db import new_uuid
 from buzz.delivery import outbox
-from buzz.integrations.active import active_on, handles_command
+from buzz.integrations.active import ACTIVE_ON_BOUND, active_params, handles_command
 from buzz.integrations.callback import service as callback
 from buzz.integrations.models import EventType, Integration, Subscription
 from buzz.platform import events
@@ -37,9 +37,7 @@ class _Match:
     owner: dict[str, Any]
 
 
-def _matching(
-    session: Session, channel: Channel, event_type: str, command: str | None
-) -> list[_Match]:
+def _matching_statement(*, with_command: bool) -> Select[*tuple[Any, ...]]:
     query = (
         select(
             Subscription.target_id,
@@ -50,18 +48,33 @@ def _matching(
         )
         .join(Integration, Integration.id == Subscription.integration_id)
         .join(User, User.id == Integration.owner_id)
-        .where(Subscription.event_type == event_type, active_on(channel))
+        .where(Subscription.event_type == bindparam("event_type"), ACTIVE_ON_BOUND)
         .order_by(Subscription.created_at, Subscription.id)
     )
+    if with_command:
+        query = query.where(Subscription.slash_command == bindparam("command"))
+    return query
+
+
+# Built once: a statement object keeps its cache key, so each event only binds its values.
+_MATCHING = _matching_statement(with_command=False)
+_MATCHING_COMMAND = _matching_statement(with_command=True)
+
+
+def _matching(
+    session: Session, channel: Channel, event_type: str, command: str | None
+) -> list[_Match]:
+    params: dict[str, object] = {"event_type": event_type, **active_params(channel)}
     if command is not None:
-        query = query.where(Subscription.slash_command == command)
+        params["command"] = command
+    rows = session.execute(_MATCHING if command is None else _MATCHING_COMMAND, params)
     return [
         _Match(
             target_id=target_id,
             integration_id=integration_id,
             owner={"id": owner_id, "displayName": name, "email": email},
         )
-        for target_id, integration_id, owner_id, name, email in session.execute(query)
+        for target_id, integration_id, owner_id, name, email in rows
     ]
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from buzz.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
-from buzz.integrations.active import active_on
+from buzz.integrations.active import ACTIVE_ON_BOUND, active_params
 from buzz.integrations.models import CallbackToken, Integration
 from buzz.platform.models import Channel, Message, MessageKind
 from buzz.ratelimit import RateLimiter
@@ -28,6 +28,10 @@ __all__ = [
 TOKEN_HEADER = "x-buzz-bot-token"  # noqa: S105 - a header name
 TOKEN_TTL = timedelta(hours=1)
 POSTS_PER_MINUTE = 60
+# Built once (see integrations.active.ACTIVE_ON_BOUND): the token's integration, if still active.
+_ACTIVE_INTEGRATION = select(Integration).where(
+    Integration.id == bindparam("integration_id"), ACTIVE_ON_BOUND
+)
 
 
 def issue_token(session: Session, *, integration_id: str, channel_id: str, now: datetime) -> str:
@@ -93,7 +97,7 @@ def post(
     if channel is None:
         raise NotFound(f"Channel {channel_id} not found")
     integration = session.scalar(
-        select(Integration).where(Integration.id == grant.integration_id, active_on(channel))
+        _ACTIVE_INTEGRATION, {"integration_id": grant.integration_id, **active_params(channel)}
     )
     if integration is None:
         raise Forbidden("The integration is no longer active on this channel")
