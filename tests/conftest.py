@@ -23,6 +23,7 @@ from buzz.db import Base, Database, sync_url
 from buzz.models import load_all_models
 from buzz.settings import Settings
 from buzz.testing import SeededUser, seed_user
+from tests.serving import LiveServer, buzz_serve
 
 TEST_DATABASE_URL = os.environ.get("BUZZ_TEST_DATABASE_URL", "sqlite://")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
@@ -61,11 +62,15 @@ def clock() -> ManualClock:
     return ManualClock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
 
 
-def sqlite_file_database(path: Path) -> str:
-    """A SQLite file with the schema, as `buzz migrate` leaves it (fast: from the models)."""
+def sqlite_file_database(path: Path, *, migrate: bool = False) -> str:
+    """A SQLite file with the schema: from the models (fast), or by the migrations as
+    `buzz migrate` leaves it."""
     url = f"sqlite:///{path}"
     database = Database(url)
-    database.create_schema()
+    if migrate:
+        database.upgrade()
+    else:
+        database.create_schema()
     database.dispose()
     return url
 
@@ -119,3 +124,23 @@ def bob(app: FastAPI) -> SeededUser:
 @pytest.fixture
 def carol(app: FastAPI) -> SeededUser:
     return seed_user(app, display_name="Carol Cruz", email="carol@acme.com")
+
+
+@pytest.fixture
+def shared_app(settings: Settings, clock: ManualClock, tmp_path: Path) -> Iterator[FastAPI]:
+    """An app on a database another process can reach: the suite's PostgreSQL database, or a
+    migrated SQLite file."""
+    url = settings.database_url
+    if not ON_POSTGRES:
+        url = sqlite_file_database(tmp_path / "shared.db", migrate=True)
+    with app_for(settings.model_copy(update={"database_url": url}), clock) as app:
+        yield app
+
+
+@pytest.fixture
+def shared_server(shared_app: FastAPI, tmp_path: Path) -> Iterator[LiveServer]:
+    """`buzz serve` on `shared_app`'s database, rate limits out of the way (tested on their
+    own)."""
+    url = str(shared_app.state.settings.database_url)
+    with buzz_serve(tmp_path, BUZZ_DATABASE_URL=url, BUZZ_RATE_LIMIT_PER_MINUTE="100000") as live:
+        yield live

@@ -32,7 +32,7 @@ from buzz.delivery.models import Delivery
 from buzz.models import load_all_models
 from buzz.settings import Settings
 from buzz.testing import HttpxPoster, SeededUser, deliver_due, seed_user
-from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
+from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL, sqlite_file_database
 from tests.integrations.helpers import make_channel, make_integration, make_subscription
 from tests.serving import buzz_serve
 from tests.support.https_receiver import HttpsReceiver
@@ -69,11 +69,7 @@ def reaching(receiver: HttpsReceiver) -> dict[str, str]:
 
 
 def migrated_sqlite(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'buzz.db'}"
-    database = Database(url)
-    database.upgrade()
-    database.dispose()
-    return url
+    return sqlite_file_database(tmp_path / "buzz.db", migrate=True)
 
 
 @contextmanager

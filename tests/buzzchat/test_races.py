@@ -5,36 +5,18 @@ real requests, fired together from threads at a real `buzz serve`, on the suite'
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from buzz.clock import ManualClock
 from buzz.delivery.models import Delivery
-from buzz.settings import Settings
 from buzz.testing import SeededSubscriber, seed_subscriber
 from tests.buzzchat.helpers import API
 from tests.serving import LiveServer
-from tests.support.races import served, shared_app_for
 from tests.support.races import together as fired_together
 
 ROUNDS = 5
-
-
-@pytest.fixture
-def shared_app(settings: Settings, clock: ManualClock, tmp_path: Path) -> Iterator[FastAPI]:
-    with shared_app_for(settings, clock, tmp_path) as app:
-        yield app
-
-
-@pytest.fixture
-def server(shared_app: FastAPI, tmp_path: Path) -> Iterator[LiveServer]:
-    with served(shared_app, tmp_path) as live:
-        yield live
 
 
 def together(url: str, shop: SeededSubscriber, bodies: list[dict[str, object]]) -> list[int]:
@@ -42,53 +24,53 @@ def together(url: str, shop: SeededSubscriber, bodies: list[dict[str, object]]) 
     return [response.status_code for response in fired_together(url, shop.headers, bodies)]
 
 
-def listed(server: LiveServer, shop: SeededSubscriber, what: str) -> list[dict[str, object]]:
-    response = httpx.get(f"{server.base_url}{API}/{what}", headers=shop.headers)
+def listed(shared_server: LiveServer, shop: SeededSubscriber, what: str) -> list[dict[str, object]]:
+    response = httpx.get(f"{shared_server.base_url}{API}/{what}", headers=shop.headers)
     assert response.status_code == 200, response.text
     items: list[dict[str, object]] = response.json()["data"][what]
     return items
 
 
 def test_concurrent_key_creation_never_exceeds_five_live_keys(
-    shared_app: FastAPI, server: LiveServer
+    shared_app: FastAPI, shared_server: LiveServer
 ) -> None:
     for _ in range(ROUNDS):
         shop = seed_subscriber(shared_app)  # one key already
         statuses = together(
-            f"{server.base_url}{API}/keys", shop, [{"name": f"k{n}"} for n in range(8)]
+            f"{shared_server.base_url}{API}/keys", shop, [{"name": f"k{n}"} for n in range(8)]
         )
         assert Counter(statuses) == {201: 4, 400: 4}
-        assert len(listed(server, shop, "keys")) == 5
+        assert len(listed(shared_server, shop, "keys")) == 5
 
 
 def test_concurrent_webhook_creation_never_exceeds_ten(
-    shared_app: FastAPI, server: LiveServer
+    shared_app: FastAPI, shared_server: LiveServer
 ) -> None:
     for _ in range(ROUNDS):
         shop = seed_subscriber(shared_app)
         body = {"url": "https://hooks.example.com/race", "events": ["bot.started"]}
-        statuses = together(f"{server.base_url}{API}/webhooks", shop, [body] * 13)
+        statuses = together(f"{shared_server.base_url}{API}/webhooks", shop, [body] * 13)
         assert Counter(statuses) == {201: 10, 400: 3}
-        assert len(listed(server, shop, "webhooks")) == 10
+        assert len(listed(shared_server, shop, "webhooks")) == 10
 
 
 def test_concurrent_account_creation_never_exceeds_ten(
-    shared_app: FastAPI, server: LiveServer
+    shared_app: FastAPI, shared_server: LiveServer
 ) -> None:
     for _ in range(ROUNDS):
         shop = seed_subscriber(shared_app)  # its first account
         statuses = together(
-            f"{server.base_url}{API}/accounts", shop, [{"name": f"a{n}"} for n in range(12)]
+            f"{shared_server.base_url}{API}/accounts", shop, [{"name": f"a{n}"} for n in range(12)]
         )
         assert Counter(statuses) == {201: 9, 400: 3}
-        assert len(listed(server, shop, "accounts")) == 10
+        assert len(listed(shared_server, shop, "accounts")) == 10
 
 
 def test_concurrent_switches_leave_exactly_one_account_active(
-    shared_app: FastAPI, server: LiveServer
+    shared_app: FastAPI, shared_server: LiveServer
 ) -> None:
     shop = seed_subscriber(shared_app)
-    base = f"{server.base_url}{API}"
+    base = f"{shared_server.base_url}{API}"
     others = [
         httpx.post(f"{base}/accounts", json={"name": f"s{n}"}, headers=shop.headers).json()
         for n in range(3)
@@ -97,20 +79,20 @@ def test_concurrent_switches_leave_exactly_one_account_active(
     for _ in range(4 * ROUNDS):
         statuses = together(f"{base}/accounts/switch", shop, [{"accountId": i} for i in ids])
         assert statuses == [200] * 4
-        active = [a["id"] for a in listed(server, shop, "accounts") if a["isActive"]]
+        active = [a["id"] for a in listed(shared_server, shop, "accounts") if a["isActive"]]
         assert len(active) == 1
         settings = httpx.get(f"{base}/settings", headers=shop.headers)
         assert settings.status_code == 200, settings.text
 
 
 def test_racing_chat_calls_welcome_enter_reply_and_count_each_once(
-    shared_app: FastAPI, server: LiveServer
+    shared_app: FastAPI, shared_server: LiveServer
 ) -> None:
     """Eight calls carrying the same 20 viewers race: each viewer is welcomed once and enters
     once, the FAQ rule replies once (its cooldown), the counters agree with the messages and
     every reaction has its one webhook delivery, whichever call won each race."""
     shop = seed_subscriber(shared_app)
-    base = f"{server.base_url}{API}"
+    base = f"{shared_server.base_url}{API}"
     configured = httpx.patch(
         f"{base}/settings",
         headers=shop.headers,

@@ -7,51 +7,34 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from buzz.clock import ManualClock
 from buzz.delivery.models import Delivery
 from buzz.integrations.models import CallbackToken
 from buzz.platform.models import Message
-from buzz.settings import Settings
 from buzz.testing import seed_user
 from tests.integrations.helpers import CHANNELS, INTEGRATIONS
 from tests.serving import LiveServer
-from tests.support.races import served, shared_app_for, together
+from tests.support.races import together
 
 POSTERS = 8
 ROUNDS = 4
 
 
-@pytest.fixture
-def shared_app(settings: Settings, clock: ManualClock, tmp_path: Path) -> Iterator[FastAPI]:
-    with shared_app_for(settings, clock, tmp_path) as app:
-        yield app
-
-
-@pytest.fixture
-def server(shared_app: FastAPI, tmp_path: Path) -> Iterator[LiveServer]:
-    with served(shared_app, tmp_path) as live:
-        yield live
-
-
 def test_concurrent_posts_each_fan_out_once_and_reads_meanwhile_see_whole_pages(
-    shared_app: FastAPI, server: LiveServer
+    shared_app: FastAPI, shared_server: LiveServer
 ) -> None:
     owner = seed_user(shared_app)
     token = httpx.post(
-        f"{server.base_url}/oauth/token",
+        f"{shared_server.base_url}/oauth/token",
         params={"grant_type": "client_credentials"},
         auth=(owner.client_id, owner.client_secret),
     ).json()["access_token"]
     auth = {"Authorization": f"bearer {token}"}
-    http = httpx.Client(base_url=server.base_url, headers=auth, timeout=60)
+    http = httpx.Client(base_url=shared_server.base_url, headers=auth, timeout=60)
     channel = http.post(CHANNELS, json={"title": "Races"}).json()["id"]
     # Two integrations on the channel: one with two subscriptions, one with one.
     targets = 0
@@ -74,7 +57,7 @@ def test_concurrent_posts_each_fan_out_once_and_reads_meanwhile_see_whole_pages(
 
     def read() -> None:
         nonlocal pages_read
-        with httpx.Client(base_url=server.base_url, headers=auth, timeout=60) as reader:
+        with httpx.Client(base_url=shared_server.base_url, headers=auth, timeout=60) as reader:
             while not stop.is_set():
                 response = reader.get(f"{CHANNELS}/{channel}/messages", params={"limit": 200})
                 if response.status_code != 200:
@@ -96,7 +79,7 @@ def test_concurrent_posts_each_fan_out_once_and_reads_meanwhile_see_whole_pages(
     try:
         for round_ in range(ROUNDS):
             responses = together(
-                f"{server.base_url}{CHANNELS}/{channel}/messages",
+                f"{shared_server.base_url}{CHANNELS}/{channel}/messages",
                 auth,
                 [{"text": f"post {round_}.{n}"} for n in range(POSTERS)],
             )

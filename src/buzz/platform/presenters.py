@@ -25,40 +25,34 @@ def channel_out(channel: models.Channel) -> schemas.Channel:
 
 
 def message_out(message: models.Message) -> schemas.Message:
-    author: schemas.User | schemas.IntegrationAuthor
-    if message.author_user is not None:
-        author = user_out(message.author_user)
-    else:
-        author = schemas.IntegrationAuthor(
-            integration_id=message.author_integration_id or "",
-            name=message.author_integration_name or "",
-        )
-    return schemas.Message(
-        id=message.id,
-        channel_id=message.channel_id,
-        text=message.text,
-        author=author,
-        created_at=message.created_at,
-        kind="SLASH_COMMAND" if message.kind == "SLASH_COMMAND" else "MESSAGE",
-    )
+    user = message.author_user
+    return _message(message, user_out(user) if user is not None else None)
 
 
 def history_out(row: Row[*tuple[Any, ...]]) -> schemas.Message:
     """A message of a history page (a row of `service.HISTORY_COLUMNS`)."""
-    author: schemas.User | schemas.IntegrationAuthor
+    user = None
     if row.author_user_id is not None:
-        author = schemas.User(
+        user = schemas.User(
             id=row.author_user_id, display_name=row.author_display_name, email=row.author_email
         )
-    else:
-        author = schemas.IntegrationAuthor(
-            integration_id=row.author_integration_id or "", name=row.author_integration_name or ""
-        )
+    return _message(row, user)
+
+
+def _message(
+    source: models.Message | Row[*tuple[Any, ...]], user: schemas.User | None
+) -> schemas.Message:
+    """A message, from its model or its history row (the same names), by `user` if a person
+    wrote it, else by the integration it names."""
+    author: schemas.User | schemas.IntegrationAuthor = user or schemas.IntegrationAuthor(
+        integration_id=source.author_integration_id or "",
+        name=source.author_integration_name or "",
+    )
     return schemas.Message(
-        id=row.id,
-        channel_id=row.channel_id,
-        text=row.text,
+        id=source.id,
+        channel_id=source.channel_id,
+        text=source.text,
         author=author,
-        created_at=row.created_at,
-        kind="SLASH_COMMAND" if row.kind == "SLASH_COMMAND" else "MESSAGE",
+        created_at=source.created_at,
+        kind="SLASH_COMMAND" if source.kind == "SLASH_COMMAND" else "MESSAGE",
     )
