@@ -6,11 +6,11 @@ import asyncio
 import os
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -89,6 +89,8 @@ REQUEST_SESSIONS = 32
 READ_SESSIONS = 8
 # Methods whose requests only read: their session is read-only (see get_session).
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+T = TypeVar("T")
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL gets a 64-bit identity.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
@@ -321,8 +323,7 @@ class Database:
         self.shared_gate = self.read_engine.pool is self.engine.pool
         if self.url.get_backend_name() == "sqlite":
             # One write connection per process (see make_engine); in memory, one for everything.
-            self.write_sessions_at_once = 1
-            self.read_sessions_at_once = 1 if self.shared_gate else READ_SESSIONS
+            self.write_sessions_at_once, self.read_sessions_at_once = 1, READ_SESSIONS
         else:
             self.write_sessions_at_once = self.read_sessions_at_once = REQUEST_SESSIONS
         # Closing a SQLite session (a rollback at most, in-process, microseconds) is cheaper
@@ -351,6 +352,17 @@ class Database:
         """A new session for reading only (see make_read_engine): on a SQLite file a read-only
         connection beside the writer, on PostgreSQL a read-only snapshot."""
         return self.read_sessions()
+
+    async def read(self, work: Callable[[Session], T]) -> T:
+        """`work` on a read session of its own, in a worker thread, held only meanwhile (for
+        routes that must not hold a request session)."""
+
+        def run() -> T:
+            with self.read_session() as session:
+                return work(session)
+
+        async with self.request_gate(write=False):
+            return await run_in_threadpool(run)
 
     def upgrade(self) -> None:
         """Apply every migration (`alembic upgrade head`)."""

@@ -11,12 +11,12 @@ proxy forwarded (`BUZZ_TRUSTED_PROXIES`, applied by uvicorn).
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Security
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from limits import RateLimitItemPerDay, RateLimitItemPerMinute
 from sqlalchemy.orm import Session
@@ -101,24 +101,16 @@ async def current_caller_briefly(request: Request, now: ClockDep) -> Caller:
 
 async def authorize_briefly(request: Request, now: datetime, *, count: bool = True) -> Caller:
     """`authorize` on a session of its own, held only while it checks."""
-    database = DATABASE.of(request.app)
-    async with database.request_gate(write=False):
-
-        def check() -> Caller:
-            with database.read_session() as session:
-                return authorize(request, session, now, count=count)
-
-        return await run_in_threadpool(check)
+    return await DATABASE.of(request.app).read(
+        lambda session: authorize(request, session, now, count=count)
+    )
 
 
 def _note_use(request: Request, session: Session, *, key_id: str, now: datetime) -> None:
     """Write the key's last use, committed whatever the route does next: in a write turn of
     its own when this request reads (at most once a minute per key, so reads stay reads)."""
-    if not session.info.get("read_only"):
-        keys.note_use(session, key_id=key_id, now=now)
-        session.commit()
-        return
-    with DATABASE.of(request.app).session() as writer:
+    read_only = session.info.get("read_only")
+    with DATABASE.of(request.app).session() if read_only else nullcontext(session) as writer:
         keys.note_use(writer, key_id=key_id, now=now)
         writer.commit()
 

@@ -29,12 +29,10 @@ def active_params(channel: Channel) -> dict[str, object]:
     }
 
 
-def _rules(
-    *,
-    top_id: ColumnElement[str],
-    channel_id: ColumnElement[str],
-    top_is_public: ColumnElement[bool],
-) -> ColumnElement[bool]:
+def _active_on_bound() -> ColumnElement[bool]:
+    top_id = bindparam("active_top_id", type_=String())
+    channel_id = bindparam("active_channel_id", type_=String())
+    top_is_public = bindparam("active_top_is_public", type_=Boolean())
     owner_can_access = or_(
         top_is_public,
         exists()
@@ -62,11 +60,7 @@ def _rules(
 # "Active channels"). A thread's access is its parent's, and an integration active on a channel
 # is active on its threads, so every rule is judged on the top-level channel. Statements that
 # use it are built once (their cache key is kept), and each call binds only the channel.
-ACTIVE_ON_BOUND = _rules(
-    top_id=bindparam("active_top_id", type_=String()),
-    channel_id=bindparam("active_channel_id", type_=String()),
-    top_is_public=bindparam("active_top_is_public", type_=Boolean()),
-)
+ACTIVE_ON_BOUND = _active_on_bound()
 
 
 _HANDLES_COMMAND = (

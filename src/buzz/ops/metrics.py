@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from buzz.clock import CLOCK
@@ -23,15 +22,10 @@ router = APIRouter(tags=["Operations"])
 @router.get("/metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
     """Prometheus metrics of this process, with the queue read from the database."""
-    database = DATABASE.of(request.app)
     now = CLOCK.of(request.app)()
-
-    def read() -> tuple[int, float]:
-        with database.read_session() as session:
-            return claims.queue_stats(session, now=now)
-
-    async with database.request_gate(write=False):
-        depth, age = await run_in_threadpool(read)
+    depth, age = await DATABASE.of(request.app).read(
+        lambda session: claims.queue_stats(session, now=now)
+    )
     QUEUE_DEPTH.set(depth)
     OLDEST_DUE_AGE.set(age)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
