@@ -2,13 +2,56 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 
-__all__ = ["CamelModel"]
+__all__ = ["CamelModel", "NullMeansAbsent"]
 
 
 class CamelModel(BaseModel):
     """A schema whose JSON names are camelCase (`channelIds`), as both APIs write them."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+# Keywords that describe a property rather than constrain its value: they stay outside the
+# `anyOf` that makes it nullable.
+_ANNOTATIONS = frozenset({"title", "description", "default", "examples", "deprecated"})
+
+
+def _nullable_optionals(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """Declare every optional property nullable in the JSON schema, as the model accepts it."""
+    properties = schema.get("properties", {})
+    for name, field in model.model_fields.items():
+        prop = properties.get(field.alias or name)
+        if field.is_required() or prop is None:
+            continue
+        options = prop.get("anyOf", [prop])
+        if any(option.get("type") == "null" for option in options):
+            continue
+        core = {k: v for k, v in prop.items() if k not in _ANNOTATIONS}
+        outer = {k: v for k, v in prop.items() if k in _ANNOTATIONS}
+        properties[field.alias or name] = {"anyOf": [core, {"type": "null"}], **outer}
+
+
+class NullMeansAbsent(CamelModel):
+    """A request body in which `null`, given for an optional field, means the field is absent
+    (SPEC §2.3: Domo's SDK sends every unset field as null). A required field still refuses
+    null, and the JSON schema declares each optional field nullable, as it is accepted."""
+
+    model_config = ConfigDict(json_schema_extra=_nullable_optionals)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nulls(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        optional = {
+            key
+            for name, field in cls.model_fields.items()
+            if not field.is_required()
+            for key in (field.alias or name, name)
+        }
+        return {k: v for k, v in data.items() if not (v is None and k in optional)}

@@ -13,7 +13,7 @@ from buzz.integrations.validation import (
     check_header_value,
     normalize_slash_command,
 )
-from buzz.wire import CamelModel
+from buzz.wire import CamelModel, NullMeansAbsent
 
 __all__ = [
     "Header",
@@ -28,7 +28,7 @@ __all__ = [
 MASKED = "********"
 
 
-class Header(CamelModel):
+class Header(NullMeansAbsent):
     """A header sent with every event POSTed to the integration."""
 
     name: Annotated[str, AfterValidator(check_header_name)] = Field(
@@ -40,7 +40,7 @@ class Header(CamelModel):
     )
 
 
-class IntegrationCreate(CamelModel):
+class IntegrationCreate(NullMeansAbsent):
     """A new integration."""
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -85,7 +85,7 @@ class IntegrationList(CamelModel):
     integrations: list[Integration]
 
 
-class SubscriptionCreate(CamelModel):
+class SubscriptionCreate(NullMeansAbsent):
     """A new event subscription."""
 
     event_type: EventType

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator
 
 from buzz.platform.models import Visibility
-from buzz.wire import CamelModel
+from buzz.wire import CamelModel, NullMeansAbsent
 
 __all__ = [
     "AddMembers",
@@ -55,14 +55,14 @@ class TokenResponse(CamelModel):
     user_id: int = Field(description="The user the token acts as.")
 
 
-class ChannelCreate(CamelModel):
+class ChannelCreate(NullMeansAbsent):
     """A new top-level channel."""
 
     title: Title
     visibility: Visibility = Visibility.PUBLIC
 
 
-class ThreadCreate(CamelModel):
+class ThreadCreate(NullMeansAbsent):
     """A new thread on a channel."""
 
     title: Title
@@ -81,13 +81,13 @@ class ChannelList(CamelModel):
     channels: list[Channel]
 
 
-class AddMembers(CamelModel):
+class AddMembers(NullMeansAbsent):
     """Users to add to a channel."""
 
     user_ids: list[int] = Field(min_length=1, max_length=1000)
 
 
-class MessageCreate(CamelModel):
+class MessageCreate(NullMeansAbsent):
     """A message to post."""
 
     text: str = Field(min_length=1, max_length=10_000)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from buzz.wire import CamelModel
+from buzz.wire import NullMeansAbsent
 
 __all__ = ["BotMessage", "BotText"]
 
 
-class BotText(CamelModel):
+class BotText(NullMeansAbsent):
     text: str = Field(min_length=1, max_length=10_000)
 
 
-class BotMessage(CamelModel):
+class BotMessage(NullMeansAbsent):
     """Domo's SDK sends `{"content": {"text": …}}`; `{"text": …}` is accepted too."""
 
     content: BotText | None = None
