@@ -234,3 +234,16 @@ def test_previously_active_account_can_be_deleted_after_a_switch(
     ok(client.delete(f"{API}/accounts/{shop.account_id}", headers=shop.headers))
     assert accounts(client, shop) == [{"id": second["id"], "name": "Second", "isActive": True}]
     assert ok(client.get(f"{API}/settings", headers=shop.headers)) == DEFAULT_SETTINGS
+
+
+def test_switch_answers_the_published_success_message_and_the_account(
+    client: TestClient, shop: SeededSubscriber
+) -> None:
+    # SPEC §3.3: the published openapi.yaml answers SuccessMessage {success, message}; clients
+    # that read `data` get the account too.
+    second = create(client, shop, "Second")
+    body = switch(client, shop, second["id"]).json()
+    assert set(body) == {"success", "message", "data"}
+    assert body["success"] is True
+    assert body["message"] == "Switched to account Second"
+    assert body["data"]["id"] == second["id"]

@@ -429,3 +429,17 @@ def test_bot_events_carry_account_and_time(
     expected = {"accountId": shop.account_id, "timestamp": "2026-03-02T09:30:00Z"}
     assert raised(app, "bot.started") == [expected]
     assert raised(app, "bot.stopped") == [expected]
+
+
+def test_patch_answers_the_published_success_message_and_the_settings(
+    client: TestClient, shop: SeededSubscriber
+) -> None:
+    # SPEC §3.3: the published openapi.yaml answers SuccessMessage {success, message}; clients
+    # that read `data` get the full settings too.
+    response = client.patch(f"{API}/settings", json={"welcomeDelay": 0}, headers=shop.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"success", "message", "data"}
+    assert body["success"] is True
+    assert body["message"] == "Settings updated"
+    assert body["data"] == {**DEFAULTS, "welcomeDelay": 0}

@@ -26,6 +26,13 @@ class Ok(BaseModel, Generic[T]):
     data: T
 
 
+class OkMessage(Ok[T], Generic[T]):
+    """A success that says what it did and returns the result: `{"success": true, "message",
+    "data"}`; fits the published contract's `SuccessMessage` and clients that read `data`."""
+
+    message: str
+
+
 class Done(BaseModel):
     """A success with nothing to return but a sentence."""
 

@@ -6,7 +6,15 @@ from buzz.buzzchat import accounts
 from buzz.buzzchat.auth import CallerDep
 from buzz.buzzchat.models import Account
 from buzz.buzzchat.routes.common import new_router
-from buzz.buzzchat.schemas import AccountCreate, AccountList, AccountOut, AccountSwitch, Done, Ok
+from buzz.buzzchat.schemas import (
+    AccountCreate,
+    AccountList,
+    AccountOut,
+    AccountSwitch,
+    Done,
+    Ok,
+    OkMessage,
+)
 from buzz.db import SessionDep
 from buzz.web.routing import ClockDep
 
@@ -36,14 +44,16 @@ def create_account(
     return Ok(data=account_out(account))
 
 
-@router.post("/accounts/switch", response_model=Ok[AccountOut])
-def switch_account(body: AccountSwitch, caller: CallerDep, session: SessionDep) -> Ok[AccountOut]:
+@router.post("/accounts/switch", response_model=OkMessage[AccountOut])
+def switch_account(
+    body: AccountSwitch, caller: CallerDep, session: SessionDep
+) -> OkMessage[AccountOut]:
     """Make another account the active one."""
     account = accounts.switch_account(
         session, subscriber_id=caller.subscriber_id, account_id=body.account_id
     )
     session.commit()
-    return Ok(data=account_out(account))
+    return OkMessage(message=f"Switched to account {account.name}", data=account_out(account))
 
 
 @router.delete("/accounts/{account_id}", response_model=Done)

@@ -6,7 +6,7 @@ from buzz.buzzchat import bot_settings
 from buzz.buzzchat.auth import AccountDep
 from buzz.buzzchat.bot_settings import SettingsOut, SettingsPatch
 from buzz.buzzchat.routes.common import new_router
-from buzz.buzzchat.schemas import Ok
+from buzz.buzzchat.schemas import Ok, OkMessage
 from buzz.db import SessionDep
 from buzz.web.routing import ClockDep
 
@@ -19,11 +19,11 @@ def get_settings(account: AccountDep, session: SessionDep) -> Ok[SettingsOut]:
     return Ok(data=bot_settings.read_settings(bot_settings.settings_of(session, account)))
 
 
-@router.patch("/settings", response_model=Ok[SettingsOut])
+@router.patch("/settings", response_model=OkMessage[SettingsOut])
 def update_settings(
     patch: SettingsPatch, account: AccountDep, session: SessionDep, now: ClockDep
-) -> Ok[SettingsOut]:
+) -> OkMessage[SettingsOut]:
     """Change any subset of the settings; lists replace the whole list."""
     updated = bot_settings.update_settings(session, account=account, patch=patch, now=now)
     session.commit()
-    return Ok(data=updated)
+    return OkMessage(message="Settings updated", data=updated)
