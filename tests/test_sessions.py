@@ -114,3 +114,44 @@ def test_reads_do_not_wait_for_a_writer_holding_its_transaction(database: Databa
         writer.commit()
     with database.read_session() as reader:
         assert reader.scalar(text("SELECT count(*) FROM users")) == 1
+
+
+def test_in_memory_sessions_take_turns_on_the_one_connection() -> None:
+    """`sqlite://` is one connection: a second thread's session waits for the first's
+    transaction to end instead of running inside it (SPEC §1.5, with the embedded worker on)."""
+    database = Database("sqlite://")
+    database.prepare()
+    first_wrote = threading.Event()
+    second_done = threading.Event()
+    seen: list[int] = []
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        first_wrote.wait(5)
+        try:
+            with database.session() as session:
+                seen.append(session.scalar(select(func.count()).select_from(User)) or 0)
+                admin.create_user(session, display_name="B", email="b@example.com", now=NOW)
+                session.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            second_done.set()
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    try:
+        with database.session() as session:
+            admin.create_user(session, display_name="A", email="a@example.com", now=NOW)
+            session.flush()
+            first_wrote.set()
+            # The other session is still waiting for the connection, not running inside ours.
+            assert not second_done.wait(0.3)
+            session.commit()
+        worker.join(10)
+        assert errors == []
+        assert seen == [1]  # it began after the first committed, and saw its user
+        with database.session() as session:
+            assert session.scalar(select(func.count()).select_from(User)) == 2
+    finally:
+        database.dispose()

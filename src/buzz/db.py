@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
 
 from buzz.state import StateKey
@@ -195,12 +195,13 @@ def make_engine(database_url: str) -> Engine:
     kwargs: dict[str, Any] = {}
     if url.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False}
+        # SQLite has one writer, and its busy handler sleeps up to 100 ms per retry: one
+        # connection per process makes threads queue for it instead, without sleeping. In
+        # memory the one connection is the database, and sessions must take turns on it too:
+        # two threads' transactions on one connection would commit each other's work.
+        kwargs.update(pool_size=1, max_overflow=0, pool_timeout=30)
         if is_memory_sqlite(url):
-            kwargs["poolclass"] = StaticPool
-        else:
-            # SQLite has one writer, and its busy handler sleeps up to 100 ms per retry: one
-            # connection per process makes threads queue for it instead, without sleeping.
-            kwargs.update(pool_size=1, max_overflow=0, pool_timeout=30)
+            kwargs["poolclass"] = QueuePool
     else:
         kwargs.update(
             pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_timeout=10, pool_pre_ping=True
