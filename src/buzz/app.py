@@ -41,6 +41,7 @@ from buzz.platform.oauth import router as oauth_router
 from buzz.platform.routes import router as platform_router
 from buzz.ratelimit import RATE_LIMITER, RateLimiter
 from buzz.settings import SETTINGS, Settings, SettingsError, load_settings
+from buzz.web import docs as api_docs
 from buzz.web.errors import install_error_handlers
 from buzz.web.input_guard import StorableInputMiddleware
 from buzz.web.logging import install_request_id_factory
@@ -182,6 +183,8 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        docs_url=None,  # served by buzz.web.docs, with no CDN
+        redoc_url=None,
     )
     SETTINGS.put(app, settings)
     DATABASE.put(app, database)
@@ -208,6 +211,7 @@ def create_app(
     app.include_router(deliveries_router)
     app.include_router(callback_router)
     buzzchat_routes.include(app)
+    api_docs.install(app)
     mcp_endpoint = mcp_http.install(app)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     return app
