@@ -133,7 +133,7 @@ def test_in_memory_sessions_take_turns_on_the_one_connection() -> None:
                 seen.append(session.scalar(select(func.count()).select_from(User)) or 0)
                 admin.create_user(session, display_name="B", email="b@example.com", now=NOW)
                 session.commit()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             second_done.set()
