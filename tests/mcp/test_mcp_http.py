@@ -80,7 +80,10 @@ def test_no_key_is_401_invalid_api_key_envelope(client: TestClient) -> None:
     assert body["success"] is False
     assert set(body["error"]) == {"code", "message"}
     assert body["error"]["code"] == "INVALID_API_KEY"
-    assert body["error"]["message"]
+    # SPEC §5: told the key is missing, not that it is invalid.
+    assert body["error"]["message"].startswith("Missing API key")
+    assert "invalid" not in body["error"]["message"]
+    assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 @pytest.mark.parametrize(
@@ -252,7 +255,11 @@ def test_api_errors_are_tool_errors_with_the_apis_code_and_message(
         assert api_error["code"] == "BOT_INACTIVE"
         async with mcp(app, shop.headers) as client:
             text = failure(await client.call_tool("buzzchat_send_message", {"message": "Hello"}))
-            assert f"BOT_INACTIVE: {api_error['message']}" in text
+            # The API's code; the next step named as the tool an assistant has, not a PATCH.
+            assert "BOT_INACTIVE: The bot must be active" in text
+            assert "buzzchat_toggle_bot" in text
+            assert "PATCH" in api_error["message"]
+            assert "PATCH" not in text
             empty = failure(await client.call_tool("buzzchat_pick_winner", {}))
             assert "VALIDATION_ERROR" in empty
             unknown = await client.call_tool("buzzchat_get_analytics", {"account": "acc_nope"})

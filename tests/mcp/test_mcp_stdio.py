@@ -222,8 +222,10 @@ def test_send_message_with_the_bot_inactive_is_a_tool_error_with_the_api_code_an
 
     async def scenario(client: Client) -> None:
         text = failure(await client.call_tool("buzzchat_send_message", {"message": "Hello"}))
-        assert "BOT_INACTIVE" in text
-        assert expected in text
+        assert "BOT_INACTIVE: The bot must be active" in text
+        assert "buzzchat_toggle_bot" in text
+        assert "PATCH" in expected
+        assert "PATCH" not in text
 
     with_client(seed_params(key, server.base_url), scenario)
     assert rest(server, key, "GET", "/messages")["messages"] == []
@@ -369,7 +371,11 @@ def test_an_unreachable_api_is_a_tool_error_not_a_crash(key: str) -> None:
 
     async def scenario(client: Client) -> None:
         for _ in range(2):
-            failure(await client.call_tool("buzzchat_get_settings", {}))
+            text = failure(await client.call_tool("buzzchat_get_settings", {}))
+            # The address it tried is named, and where to change it.
+            assert "UNAVAILABLE: cannot reach the BuzzChat API at " in text
+            assert closed in text
+            assert "--base-url" in text
         assert {tool.name for tool in (await client.list_tools()).tools} == TOOLS
 
     with_client(seed_params(key, closed), scenario)

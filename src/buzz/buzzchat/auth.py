@@ -32,15 +32,19 @@ from buzz.settings import SETTINGS
 from buzz.web.routing import ClockDep
 
 __all__ = [
+    "MISSING_KEY",
     "AccountDep",
     "BriefCallerDep",
     "Caller",
     "CallerDep",
     "RateLimitHeadersMiddleware",
+    "authorize_briefly",
     "current_caller",
+    "presents_no_key",
 ]
 
 INVALID_KEY = "The provided API key is invalid or expired"
+MISSING_KEY = "Missing API key: send 'Authorization: Bearer <key>' or ?api_key=<key>"
 STATE_KEY = "buzzchat_rate_headers"
 NOT_BUSINESS = "API access is available to Business tier subscribers only"
 
@@ -54,6 +58,11 @@ class Caller:
     @property
     def subscriber_id(self) -> str:
         return self.subscriber.id
+
+
+def presents_no_key(request: Request) -> bool:
+    """True when the request carries no key at all (no Authorization, no `?api_key=`)."""
+    return "authorization" not in request.headers and not request.query_params.get("api_key")
 
 
 def _presented_key(request: Request) -> str | None:

@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from buzz.buzzchat.auth import authorize_briefly
+from buzz.buzzchat.auth import MISSING_KEY, authorize_briefly, presents_no_key
 from buzz.clock import CLOCK
-from buzz.errors import ApiError
+from buzz.errors import ApiError, Unauthorized
 from buzz.mcp.tools import RestApi, build_server
 from buzz.web.errors import error_response
 
@@ -59,6 +59,11 @@ class McpEndpoint:
         try:
             if self._inner is None:
                 raise ApiError("The MCP endpoint is not running", status=503)
+            if presents_no_key(request):
+                # Told apart from a wrong key (SPEC §5): an assistant's set-up forgot it.
+                raise Unauthorized(
+                    MISSING_KEY, headers={"WWW-Authenticate": 'Bearer realm="buzzchat"'}
+                )
             await authorize_briefly(request, CLOCK.of(self.app)(), count=False)
             if scope["method"] != "POST":
                 # Stateless: no stream to resume (GET) and no session to end (DELETE).

@@ -23,6 +23,14 @@ Drive a BuzzChat live-stream chat bot: send chat messages, read analytics, run g
 switch the bot on or off. Sending a message needs the bot to be active."""
 
 
+# Where an API message tells a REST client what to do next, an assistant is told which tool to
+# use instead (the code stays the API's).
+TOOL_MESSAGES = {
+    "BOT_INACTIVE": "The bot must be active to send messages; start it with the "
+    "buzzchat_toggle_bot tool (active: true), then send again",
+}
+
+
 class RestApi:
     """Calls `/api/v1` with one API key, or with the key of the MCP request being served."""
 
@@ -55,7 +63,11 @@ class RestApi:
                 headers=self._authorization(ctx.headers),
             )
         except httpx.HTTPError as exc:
-            raise ToolError(f"UNAVAILABLE: cannot reach the BuzzChat API: {exc}") from exc
+            raise ToolError(
+                f"UNAVAILABLE: cannot reach the BuzzChat API at {self.client.base_url} "
+                f"({type(exc).__name__}: {exc or 'no detail'}); check --base-url "
+                "(BUZZCHAT_BASE_URL) and that the server is running"
+            ) from exc
         try:
             body = response.json()
         except ValueError:
@@ -63,7 +75,8 @@ class RestApi:
         if not isinstance(body, dict) or body.get("success") is not True:
             error = body.get("error", {}) if isinstance(body, dict) else {}
             code = error.get("code", f"HTTP_{response.status_code}")
-            raise ToolError(f"{code}: {error.get('message', 'request failed')}")
+            message = TOOL_MESSAGES.get(code) or error.get("message", "request failed")
+            raise ToolError(f"{code}: {message}")
         return body.get("data", body)
 
 
