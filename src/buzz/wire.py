@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 
-__all__ = ["CamelModel", "NullMeansAbsent"]
+__all__ = ["CamelModel", "IsoDateTime", "NullMeansAbsent"]
+
+_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_only(value: Any) -> Any:
+    # Pydantic also reads numbers, and strings of them, as Unix times: `?since=0.5` would be
+    # 1970. Both APIs document ISO 8601, so that is all they take.
+    if isinstance(value, str) and _ISO_DATE_TIME.match(value):
+        return value
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        raise ValueError(
+            "must be an ISO 8601 date and time with its offset, e.g. 2026-12-01T09:30:00Z"
+        )
+    return value
+
+
+# A moment given by a client: ISO 8601 with a UTC offset (`2026-12-01T09:30:00Z`), nothing else.
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
 
 
 class CamelModel(BaseModel):

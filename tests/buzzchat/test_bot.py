@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -475,6 +476,28 @@ def test_message_list_rejects_bad_filters(client: TestClient, shop: SeededSubscr
             400,
             "VALIDATION_ERROR",
         )
+
+
+@pytest.mark.parametrize(
+    "since", ["0.5", "1700000000", "-1", "2026-03-02", "2026-03-02T09:30:00", "true"]
+)
+def test_since_is_an_iso_8601_moment_with_its_offset_only(
+    client: TestClient, shop: SeededSubscriber, since: str
+) -> None:
+    # Pydantic alone reads "0.5" as half a second after 1970 and "1700000000" as a Unix time.
+    message = error(
+        client.get(f"{API}/messages", headers=shop.headers, params={"since": since}),
+        400,
+        "VALIDATION_ERROR",
+    )
+    assert "since" in message
+
+
+@pytest.mark.parametrize("since", ["2026-03-02T09:30:00Z", "2026-03-02T10:30:00+01:00"])
+def test_since_takes_iso_8601_with_z_or_an_offset(
+    client: TestClient, shop: SeededSubscriber, since: str
+) -> None:
+    ok(client.get(f"{API}/messages", headers=shop.headers, params={"since": since}))
 
 
 def test_message_sent_is_raised_for_each_sent_message(

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Header, Query
 from fastapi.encoders import jsonable_encoder
-from pydantic import AwareDatetime, Field, StrictInt, field_validator
+from pydantic import Field, StrictInt, field_validator
 
 from buzz.buzzchat import bot_settings, idempotency, messages
 from buzz.buzzchat.auth import AccountDep, CallerDep
@@ -16,7 +16,7 @@ from buzz.buzzchat.routes.common import new_router
 from buzz.buzzchat.schemas import Ok, Strict
 from buzz.db import SessionDep
 from buzz.web.routing import ClockDep, PageDep
-from buzz.wire import CamelModel
+from buzz.wire import CamelModel, IsoDateTime
 
 router = new_router("Messages", 400, 404)
 
@@ -119,7 +119,8 @@ def list_bot_messages(
         Query(description="scheduled or sent; both when omitted."),
     ] = None,
     since: Annotated[
-        AwareDatetime | None, Query(description="Only messages sent (or due) after this moment.")
+        IsoDateTime | None,
+        Query(description="Only messages sent (or due) after this moment (ISO 8601)."),
     ] = None,
 ) -> Ok[MessageList]:
     """The bot's messages in the order they go out, for the connector that types them."""
