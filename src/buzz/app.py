@@ -16,7 +16,7 @@ import buzz
 from buzz.buzzchat import errors as buzzchat_errors
 from buzz.buzzchat import routes as buzzchat_routes
 from buzz.buzzchat import scheduler as bot_scheduler
-from buzz.buzzchat.auth import RateLimitHeadersMiddleware
+from buzz.buzzchat.auth import RateLimitHeadersMiddleware, declare_rate_limit_headers
 from buzz.clock import CLOCK, Clock, system_clock
 from buzz.db import DATABASE, Database, redacted
 from buzz.delivery import outbox
@@ -217,6 +217,13 @@ def create_app(
     return app
 
 
+# The document is generated once and kept in the repository, so it names the default address.
+SERVER = {
+    "url": "http://127.0.0.1:8000",
+    "description": "buzz serve on its default address; a deployment serves at its BUZZ_PUBLIC_URL",
+}
+
+
 def openapi_schema(app: FastAPI) -> dict[str, Any]:
     """The OpenAPI document, without FastAPI's 422 (this service answers 400 instead)."""
     if app.openapi_schema:
@@ -233,5 +240,7 @@ def openapi_schema(app: FastAPI) -> dict[str, Any]:
     components = schema.get("components", {}).get("schemas", {})
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
+    schema["servers"] = [SERVER]
+    declare_rate_limit_headers(schema)
     app.openapi_schema = schema
     return schema

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 
-__all__ = ["CamelModel", "IsoDateTime", "NullMeansAbsent"]
+__all__ = ["CamelModel", "IsoDateTime", "NullMeansAbsent", "refuses_nulls_schema"]
 
 _ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
@@ -55,6 +55,25 @@ def _nullable_optionals(schema: dict[str, Any], model: type[BaseModel]) -> None:
         properties[field.alias or name] = {"anyOf": [core, {"type": "null"}], **outer}
 
 
+def _without_null(schema: dict[str, Any], _model: type[BaseModel]) -> None:
+    """Declare no property nullable in the JSON schema: the model refuses every null
+    (an `X | None = None` field there only means the field may be left out)."""
+    for name, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf")
+        if not options or not any(option.get("type") == "null" for option in options):
+            continue
+        rest = [option for option in options if option.get("type") != "null"]
+        outer = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
+        schema["properties"][name] = (
+            {**rest[0], **outer}
+            if len(rest) == 1
+            else {
+                "anyOf": rest,
+                **outer,
+            }
+        )
+
+
 class NullMeansAbsent(CamelModel):
     """A request body in which `null`, given for an optional field, means the field is absent
     (SPEC §2.3: Domo's SDK sends every unset field as null). A required field still refuses
@@ -74,3 +93,7 @@ class NullMeansAbsent(CamelModel):
             for key in (field.alias or name, name)
         }
         return {k: v for k, v in data.items() if not (v is None and k in optional)}
+
+
+# For bodies that refuse every null (BuzzChat's `Strict`): their schema's `json_schema_extra`.
+refuses_nulls_schema = _without_null

@@ -14,7 +14,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
@@ -103,7 +103,12 @@ def current_caller(
     return authorize(request, session, now)
 
 
-async def current_caller_briefly(request: Request, now: ClockDep) -> Caller:
+async def current_caller_briefly(
+    request: Request,
+    now: ClockDep,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
+    _query: Annotated[str | None, Security(_QUERY_KEY)] = None,
+) -> Caller:
     """`current_caller` for a route that must not hold a database session while it waits."""
     return await authorize_briefly(request, now)
 
@@ -196,3 +201,34 @@ class RateLimitHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_limits)
+
+
+_RATE_HEADERS_DOC = {
+    "X-RateLimit-Limit": "Requests allowed in the tightest of the subscriber's windows.",
+    "X-RateLimit-Remaining": "Requests left in that window.",
+    "X-RateLimit-Reset": "Unix time (seconds) at which that window resets.",
+}
+
+
+def declare_rate_limit_headers(schema: dict[str, Any]) -> None:
+    """Declare, in the OpenAPI document, the headers RateLimitHeadersMiddleware sends: the
+    limits on every response of an operation authenticated with an API key once the key is
+    known (all but 401), and `Retry-After` on its 429."""
+    headers = {
+        name: {"description": text, "schema": {"type": "integer"}}
+        for name, text in _RATE_HEADERS_DOC.items()
+    }
+    retry_after = {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer"},
+    }
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            schemes = {name for need in operation.get("security", []) for name in need}
+            if not schemes & {_BEARER.scheme_name, _QUERY_KEY.scheme_name}:
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if status != "401":
+                    response.setdefault("headers", {}).update(headers)
+                if status == "429":
+                    response["headers"]["Retry-After"] = retry_after

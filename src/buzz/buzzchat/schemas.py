@@ -7,7 +7,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from buzz.wire import CamelModel
+from buzz.wire import CamelModel, refuses_nulls_schema
 
 __all__ = [
     "AccountOut",
@@ -45,7 +45,11 @@ class Strict(CamelModel):
 
     # Only the camelCase names: `bot_active` in a body is an unknown field, not an alias.
     model_config = ConfigDict(
-        extra="forbid", populate_by_name=False, validate_by_name=False, validate_by_alias=True
+        extra="forbid",
+        populate_by_name=False,
+        validate_by_name=False,
+        validate_by_alias=True,
+        json_schema_extra=refuses_nulls_schema,  # the document says what _no_nulls does
     )
 
     @model_validator(mode="after")

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from buzz.clock import CLOCK
 from buzz.db import DATABASE
 from buzz.delivery import claims
+from buzz.ops.routes import PUBLIC
 
 __all__ = ["router"]
 
@@ -19,7 +20,7 @@ OLDEST_DUE_AGE = Gauge(
 router = APIRouter(tags=["Operations"])
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, openapi_extra=PUBLIC)
 async def metrics(request: Request) -> Response:
     """Prometheus metrics of this process, with the queue read from the database."""
     now = CLOCK.of(request.app)()

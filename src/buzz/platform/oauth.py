@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Security
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from buzz.db import WriteSessionDep
 from buzz.errors import BadRequest, Unauthorized
@@ -20,6 +21,45 @@ router = APIRouter(tags=["OAuth"])
 
 _BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="buzz"'}
 
+# For the OpenAPI document: the client's credentials (the handler reads the header itself).
+_CLIENT_BASIC = HTTPBasic(
+    scheme_name="clientBasic",
+    description="The OAuth client's id and secret (`buzz admin create-client`).",
+    auto_error=False,
+)
+_TOKEN_QUERY: list[dict[str, Any]] = [
+    {
+        "name": "grant_type",
+        "in": "query",
+        "required": True,
+        "schema": {"type": "string", "enum": ["client_credentials"]},
+        "description": "Always client_credentials; a POST may send it in the form body instead.",
+    },
+    {
+        "name": "scope",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "enum": ["buzz"]},
+        "description": "Domo's SDK sends scope=buzz; the one scope there is.",
+    },
+]
+_TOKEN_FORM: dict[str, Any] = {
+    "required": False,
+    "content": {
+        "application/x-www-form-urlencoded": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                    "scope": {"type": "string", "enum": ["buzz"]},
+                    "client_id": {"type": "string", "description": "Instead of HTTP Basic."},
+                    "client_secret": {"type": "string", "description": "Instead of HTTP Basic."},
+                },
+            }
+        }
+    },
+}
+
 
 async def _params(request: Request) -> dict[str, str]:
     params = dict(request.query_params)
@@ -30,12 +70,18 @@ async def _params(request: Request) -> dict[str, str]:
     return params
 
 
-@router.post("/oauth/token", response_model=TokenResponse, responses=buzz_errors(400, 401))
+@router.post(
+    "/oauth/token",
+    response_model=TokenResponse,
+    responses=buzz_errors(400, 401),
+    openapi_extra={"parameters": _TOKEN_QUERY, "requestBody": _TOKEN_FORM},
+)
 def issue_token(
     request: Request,
     params: Annotated[dict[str, str], Depends(_params)],
     session: WriteSessionDep,
     now: ClockDep,
+    _basic: Annotated[HTTPBasicCredentials | None, Security(_CLIENT_BASIC)] = None,
 ) -> JSONResponse:
     """Exchange client credentials (HTTP Basic) for a one-hour bearer token.
 
@@ -66,5 +112,14 @@ def issue_token(
     )
 
 
-# Domo's own documentation fetches tokens with GET; the same handler answers it, undocumented.
-router.add_api_route("/oauth/token", issue_token, methods=["GET"], include_in_schema=False)
+# Domo's SDK and documentation fetch tokens with GET: the same handler answers it.
+router.add_api_route(
+    "/oauth/token",
+    issue_token,
+    methods=["GET"],
+    response_model=TokenResponse,
+    responses=buzz_errors(400, 401),
+    operation_id="issueTokenWithGet",
+    summary="Issue Token (GET, as Domo's SDK calls it)",
+    openapi_extra={"parameters": _TOKEN_QUERY},
+)

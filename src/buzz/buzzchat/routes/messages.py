@@ -24,7 +24,11 @@ MAX_DELAY_MS = 3_600_000
 
 
 class SendMessage(Strict):
-    message: str = Field(description="1..500 characters, trimmed.")
+    # The length is checked after trimming (below); the schema states the same bounds.
+    message: str = Field(
+        description="1..500 characters, trimmed.",
+        json_schema_extra={"minLength": 1, "maxLength": 500},
+    )
     delay: Annotated[StrictInt, Field(ge=0, le=MAX_DELAY_MS)] = Field(
         0, description="Milliseconds to wait before sending (0..3,600,000)."
     )

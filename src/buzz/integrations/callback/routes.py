@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Request
+from fastapi import APIRouter, Body, Request, Security
+from fastapi.security import APIKeyHeader
 
 from buzz.db import SessionDep
 from buzz.integrations.callback import service
@@ -20,6 +21,15 @@ __all__ = ["router"]
 router = APIRouter(route_class=JSONRoute, tags=["Callback"])
 
 
+# The event's callback token, read from its header (SPEC §2.6); declared as the route's security.
+_CALLBACK_TOKEN = APIKeyHeader(
+    name=service.TOKEN_HEADER,
+    scheme_name="callbackToken",
+    auto_error=False,
+    description="The token in the callback headers of an event delivered in the last hour.",
+)
+
+
 @router.post(
     "/api/buzz/v1/bots/message/{channel_id}",
     status_code=201,
@@ -32,7 +42,7 @@ def post_bot_message(
     body: Annotated[BotMessage, Body()],
     session: SessionDep,
     now: ClockDep,
-    token: Annotated[str | None, Header(alias=service.TOKEN_HEADER, include_in_schema=True)] = None,
+    token: Annotated[str | None, Security(_CALLBACK_TOKEN)] = None,
 ) -> Any:
     """Post into a channel as the integration, with the token of an event of the last hour."""
     message = service.post(
