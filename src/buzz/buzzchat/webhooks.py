@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 MAX_WEBHOOKS = 10
-ROTATION_OVERLAP = timedelta(hours=24)
+ROTATION_OVERLAP = outbox.SECRET_OVERLAP
 
 
 def create_webhook(

@@ -27,6 +27,7 @@ from buzz.state import StateKey
 
 __all__ = [
     "NOTIFY_CHANNEL",
+    "SECRET_OVERLAP",
     "WAKERS",
     "OneOff",
     "Pending",
@@ -134,6 +135,10 @@ def update_target(
     if values:
         session.execute(update(TARGETS).where(TARGETS.c.id == target_id).values(**values))
     return targets(session, [target_id])[target_id]
+
+
+# How long a rotated-out secret goes on signing beside the new one (SPEC §2.3, §3.9).
+SECRET_OVERLAP = timedelta(hours=24)
 
 
 def rotate_secrets(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from fastapi import APIRouter
 
 from buzz.db import SessionDep
@@ -11,6 +13,7 @@ from buzz.integrations.schemas import (
     Integration,
     IntegrationCreate,
     IntegrationList,
+    SecretRotated,
     Subscription,
     SubscriptionCreate,
     SubscriptionList,
@@ -72,6 +75,24 @@ def delete_integration(integration_id: str, user: CurrentUser, session: SessionD
     """Permanently delete an integration and its subscriptions (owner only)."""
     service.delete_integration(session, user=user, integration_id=integration_id)
     session.commit()
+
+
+@router.post(
+    "/{integration_id}/rotate-secret",
+    response_model=SecretRotated,
+    responses=buzz_errors(403, 404),
+)
+def rotate_integration_secret(
+    integration_id: str, user: CurrentUser, session: SessionDep, now: ClockDep
+) -> SecretRotated:
+    """A new signing secret (owner only); the previous one keeps signing, as a second
+    signature, for 24 hours."""
+    secret, until = service.rotate_secret(
+        session, user=user, integration_id=integration_id, now=now
+    )
+    session.commit()
+    expires = until.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return SecretRotated(signing_secret=secret, previous_secret_expires_at=expires)
 
 
 @router.post(

@@ -20,6 +20,7 @@ __all__ = [
     "Integration",
     "IntegrationCreate",
     "IntegrationList",
+    "SecretRotated",
     "Subscription",
     "SubscriptionCreate",
     "SubscriptionList",
@@ -78,6 +79,16 @@ class Integration(CamelModel):
         default=None,
         description="The Standard Webhooks secret (whsec_…) that signs every event sent to this "
         "integration. Returned once, in the response that creates the integration.",
+    )
+
+
+class SecretRotated(CamelModel):
+    """The integration's new signing secret, shown once."""
+
+    signing_secret: str = Field(description="The new Standard Webhooks secret (whsec_…).")
+    previous_secret_expires_at: str = Field(
+        description="Until then (ISO 8601, UTC) the previous secret signs too, as a second "
+        "signature: receivers can switch to the new one without missing an event."
     )
 
 

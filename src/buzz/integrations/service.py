@@ -181,6 +181,28 @@ def delete_integration(session: Session, *, user: User, integration_id: str) -> 
     session.flush()
 
 
+def rotate_secret(
+    session: Session, *, user: User, integration_id: str, now: datetime
+) -> tuple[str, datetime]:
+    """A new signing secret for the owner's integration, signing first on every subscription
+    from now on; the previous one goes on signing beside it until the returned time."""
+    integration = get_owned_integration(session, user=user, integration_id=integration_id)
+    # Racing rotations take turns (PostgreSQL), so every target ends with the same newest one.
+    session.refresh(integration, with_for_update=True)
+    secret = signing.new_signing_secret()
+    integration.signing_secret = secret  # new subscriptions sign with it alone
+    until = now + outbox.SECRET_OVERLAP
+    target_ids = session.scalars(
+        select(Subscription.target_id).where(Subscription.integration_id == integration.id)
+    ).all()
+    for target_id in target_ids:
+        until = outbox.rotate_secrets(
+            session, target_id, new_secret=secret, overlap=outbox.SECRET_OVERLAP, now=now
+        )
+    session.flush()
+    return secret, until
+
+
 def create_subscription(
     session: Session, *, integration: Integration, data: SubscriptionCreate, now: datetime
 ) -> tuple[Subscription, TargetView]:
