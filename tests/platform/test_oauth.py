@@ -212,3 +212,12 @@ def test_access_tokens_are_stored_hashed(
     assert alice.client_id in stored
     for token in (alice.token, issued):
         assert not any(token in value for value in stored)
+
+
+def test_a_malformed_basic_header_is_answered_by_the_token_route_itself(
+    client: TestClient,
+) -> None:
+    # The route's own message and envelope, not the security scheme's generic 401.
+    response = client.post(TOKEN_URL, params=GRANT, headers={"Authorization": "Basic !!x!!"})
+    body = assert_error(response, 401)
+    assert body["message"] == "Client credentials are required (HTTP Basic)"

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Security
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from fastapi.security import HTTPBasic
+from starlette.requests import HTTPConnection
 
 from buzz.db import WriteSessionDep
 from buzz.errors import BadRequest, Unauthorized
@@ -21,8 +22,18 @@ router = APIRouter(tags=["OAuth"])
 
 _BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="buzz"'}
 
+
+class _DocumentedBasic(HTTPBasic):
+    """HTTP Basic in the OpenAPI document only. FastAPI's own would refuse a malformed header
+    with its own 401 before the handler, which reads the credentials itself (UTF-8, the form
+    fields as a fallback) and answers in Domo's envelope."""
+
+    async def __call__(self, request: HTTPConnection) -> None:
+        return None
+
+
 # For the OpenAPI document: the client's credentials (the handler reads the header itself).
-_CLIENT_BASIC = HTTPBasic(
+_CLIENT_BASIC = _DocumentedBasic(
     scheme_name="clientBasic",
     description="The OAuth client's id and secret (`buzz admin create-client`).",
     auto_error=False,
@@ -81,7 +92,7 @@ def issue_token(
     params: Annotated[dict[str, str], Depends(_params)],
     session: WriteSessionDep,
     now: ClockDep,
-    _basic: Annotated[HTTPBasicCredentials | None, Security(_CLIENT_BASIC)] = None,
+    _basic: Annotated[None, Security(_CLIENT_BASIC)] = None,
 ) -> JSONResponse:
     """Exchange client credentials (HTTP Basic) for a one-hour bearer token.
 
