@@ -18,7 +18,7 @@ def _iso_only(value: Any) -> Any:
     # 1970. Both APIs document ISO 8601, so that is all they take.
     if isinstance(value, str) and _ISO_DATE_TIME.match(value):
         return value
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
+    if isinstance(value, str | int | float):
         raise ValueError(
             "must be an ISO 8601 date and time with its offset, e.g. 2026-12-01T09:30:00Z"
         )
@@ -55,9 +55,10 @@ def _nullable_optionals(schema: dict[str, Any], model: type[BaseModel]) -> None:
         properties[field.alias or name] = {"anyOf": [core, {"type": "null"}], **outer}
 
 
-def _without_null(schema: dict[str, Any], _model: type[BaseModel]) -> None:
-    """Declare no property nullable in the JSON schema: the model refuses every null
-    (an `X | None = None` field there only means the field may be left out)."""
+def refuses_nulls_schema(schema: dict[str, Any], _model: type[BaseModel]) -> None:
+    """`json_schema_extra` of bodies that refuse every null (BuzzChat's `Strict`): no property
+    is nullable in their JSON schema (an `X | None = None` field there only means the field
+    may be left out)."""
     for name, prop in schema.get("properties", {}).items():
         options = prop.get("anyOf")
         if not options or not any(option.get("type") == "null" for option in options):
@@ -93,7 +94,3 @@ class NullMeansAbsent(CamelModel):
             for key in (field.alias or name, name)
         }
         return {k: v for k, v in data.items() if not (v is None and k in optional)}
-
-
-# For bodies that refuse every null (BuzzChat's `Strict`): their schema's `json_schema_extra`.
-refuses_nulls_schema = _without_null
