@@ -42,17 +42,21 @@ def buzz_serve(
         "BUZZ_EMBEDDED_WORKER": "false",
         **extra_env,
     }
-    process = subprocess.Popen(  # noqa: S603 - our own entry point
-        [sys.executable, "-m", "buzz", "serve", "--port", str(port), *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    # Its output goes to files, not pipes: a pipe nobody reads until the end fills up (64 KiB of
+    # access log) and then blocks the server's event loop in the middle of a test.
+    out_path, err_path = tmp_path / f"serve-{port}.out", tmp_path / f"serve-{port}.err"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        process = subprocess.Popen(  # noqa: S603 - our own entry point
+            [sys.executable, "-m", "buzz", "serve", "--port", str(port), *args],
+            env=env,
+            stdout=out,
+            stderr=err,
+        )
     server = LiveServer(base_url=f"http://127.0.0.1:{port}", env=env, process=process)
     try:
         for _ in range(300):  # start-up takes well under a second; allow a loaded machine 30 s
             if process.poll() is not None:
-                raise RuntimeError(f"buzz serve exited: {process.communicate()[1].decode()}")
+                raise RuntimeError(f"buzz serve exited: {err_path.read_text(errors='replace')}")
             try:
                 httpx.get(f"{server.base_url}/healthz")
                 break
@@ -63,5 +67,5 @@ def buzz_serve(
         yield server
     finally:
         process.terminate()
-        _, stderr = process.communicate(timeout=15)
-        server.stderr = stderr.decode()
+        process.wait(timeout=15)
+        server.stderr = err_path.read_text(errors="replace")
