@@ -188,7 +188,9 @@ def rotate_secret(
     from now on; the previous one goes on signing beside it until the returned time."""
     integration = get_owned_integration(session, user=user, integration_id=integration_id)
     # Racing rotations take turns (PostgreSQL), so every target ends with the same newest one.
-    session.refresh(integration, with_for_update=True)
+    session.execute(
+        select(Integration.id).where(Integration.id == integration.id).with_for_update()
+    )
     secret = signing.new_signing_secret()
     integration.signing_secret = secret  # new subscriptions sign with it alone
     until = now + outbox.SECRET_OVERLAP
