@@ -202,7 +202,7 @@ def test_unknown_webhook_is_404(client: TestClient, shop: SeededSubscriber) -> N
 def test_new_webhook_has_an_empty_delivery_log(client: TestClient, shop: SeededSubscriber) -> None:
     hook = create(client, shop)
     shown = ok(client.get(f"{API}/webhooks/{hook['id']}/deliveries", headers=shop.headers))
-    assert shown == {"deliveries": []}
+    assert shown == {"deliveries": [], "next": None}
     error(
         client.get(
             f"{API}/webhooks/{hook['id']}/deliveries/00000000-0000-0000-0000-000000000000",

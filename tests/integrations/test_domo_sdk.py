@@ -11,7 +11,12 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from buzz.integrations.callback.schemas import BotMessage, BotText
-from buzz.integrations.schemas import Header, IntegrationCreate, SubscriptionCreate
+from buzz.integrations.schemas import (
+    Header,
+    IntegrationCreate,
+    RecoverRequest,
+    SubscriptionCreate,
+)
 from buzz.platform.schemas import AddMembers, ChannelCreate, MessageCreate, ThreadCreate
 from buzz.testing import SeededUser
 from buzz.wire import NullMeansAbsent
@@ -28,6 +33,7 @@ BUZZ_BODIES: tuple[type[NullMeansAbsent], ...] = (
     MessageCreate,
     BotMessage,
     BotText,
+    RecoverRequest,
 )
 
 
@@ -170,6 +176,7 @@ def _minimal(model: type[BaseModel]) -> dict[str, Any]:
         MessageCreate: {"text": "hi"},
         BotMessage: {"content": {"text": "hi"}, "text": "hi"},
         BotText: {"text": "hi"},
+        RecoverRequest: {"since": "2026-12-01T00:00:00Z"},
     }
     return samples[model]
 

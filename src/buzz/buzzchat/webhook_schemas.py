@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StrictBool, StringConstraints, field_validator
+from pydantic import Field, StrictBool, StringConstraints, field_validator, model_validator
 
 from buzz.buzzchat.events import WebhookEvent
 from buzz.buzzchat.models import Webhook
 from buzz.buzzchat.schemas import Strict
 from buzz.delivery.outbox import TargetView
 from buzz.delivery.urls import check_https_url
-from buzz.wire import CamelModel
+from buzz.wire import CamelModel, IsoDateTime
 
 __all__ = [
+    "RecoverRequest",
     "SecretRotated",
     "TestOut",
     "WebhookCreate",
@@ -55,6 +56,21 @@ class WebhookPatch(Strict):
 
     _url = field_validator("url")(_https)
     _events = field_validator("events")(_distinct)
+
+
+class RecoverRequest(Strict):
+    """The window of failed deliveries to queue again (SPEC §3.10)."""
+
+    since: IsoDateTime = Field(description="Deliveries created at or after this time.")
+    until: IsoDateTime | None = Field(
+        default=None, description="Deliveries created before this time; now when absent."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RecoverRequest:
+        if self.until is not None and self.until <= self.since:
+            raise ValueError("until must be later than since")
+        return self
 
 
 class WebhookOut(CamelModel):

@@ -13,7 +13,6 @@ from buzz.buzzchat import events
 from buzz.buzzchat.locks import lock_subscriber
 from buzz.buzzchat.models import Webhook, new_id
 from buzz.delivery import outbox, signing
-from buzz.delivery.attempts import AttemptResult
 from buzz.delivery.outbox import TargetView
 from buzz.errors import BadRequest, NotFound
 
@@ -24,7 +23,6 @@ __all__ = [
     "delete_webhook",
     "get_webhook",
     "list_webhooks",
-    "record_test",
     "rotate_secret",
     "update_webhook",
 ]
@@ -154,8 +152,3 @@ def test_event(
         now=now,
         timestamp=timestamp,
     )
-
-
-def record_test(session: Session, sent: outbox.OneOff, *, result: AttemptResult) -> None:
-    """Keep the test in the delivery log, as one attempt that is never retried."""
-    outbox.record_one_off(session, sent, result=result)

@@ -6,17 +6,55 @@ delivery of another target is as unknown as one that does not exist (404).
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from buzz.delivery.models import Attempt, Delivery, DeliveryStatus
 from buzz.delivery.outbox import wake_after_commit
 from buzz.delivery.schemas import AttemptRecord, DeliveryDetail, DeliveryList, DeliveryRecord
-from buzz.errors import NotFound
+from buzz.errors import BadRequest, NotFound
 
-__all__ = ["detail", "page", "redeliver"]
+__all__ = ["LogFilter", "decode_cursor", "detail", "encode_cursor", "page", "recover", "redeliver"]
+
+
+class LogFilter(Protocol):
+    """What a list asks for (`buzz.web.log_query.LogQuery` on both families' routes)."""
+
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def event_type(self) -> str | None: ...
+    @property
+    def since(self) -> datetime | None: ...
+    @property
+    def until(self) -> datetime | None: ...
+    @property
+    def cursor(self) -> str | None: ...
+
+
+_CURSOR_PREFIX = b"d:"
+
+
+def encode_cursor(position: int) -> str:
+    """The opaque `next` cursor: the position of the last delivery of a page."""
+    return base64.urlsafe_b64encode(_CURSOR_PREFIX + str(position).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The position a cursor stands for; 400 naming `cursor` when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (binascii.Error, ValueError):
+        raw = b""
+    digits = raw.removeprefix(_CURSOR_PREFIX)
+    if not raw.startswith(_CURSOR_PREFIX) or not digits.isdigit() or len(digits) > 18:
+        raise BadRequest.on("cursor", "cursor must be the `next` of a previous page, as it was")
+    return int(digits)
 
 
 def _record(delivery: Delivery) -> DeliveryRecord:
@@ -33,16 +71,43 @@ def _record(delivery: Delivery) -> DeliveryRecord:
     )
 
 
-def page(session: Session, *, target_id: str, limit: int, offset: int) -> DeliveryList:
-    """A page of the target's deliveries, newest first."""
+def _window(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    conditions = []
+    if since is not None:
+        conditions.append(Delivery.created_at >= since)
+    if until is not None:
+        conditions.append(Delivery.created_at < until)
+    return conditions
+
+
+def page(
+    session: Session, *, target_id: str, limit: int, offset: int, where: LogFilter
+) -> DeliveryList:
+    """A page of the target's deliveries that match, newest first; `next` when there are more.
+
+    The cursor is a position in that order, so a page continues where the last one stopped
+    however many deliveries arrived meanwhile (an offset would show some twice)."""
+    conditions = [Delivery.target_id == target_id, *_window(where.since, where.until)]
+    if where.status is not None:
+        conditions.append(Delivery.status == where.status)
+    if where.event_type is not None:
+        conditions.append(Delivery.event_type == where.event_type)
+    if where.cursor is not None:
+        conditions.append(Delivery.id < decode_cursor(where.cursor))
     query = (
         select(Delivery)
-        .where(Delivery.target_id == target_id)
+        .where(*conditions)
         .order_by(Delivery.id.desc())
-        .limit(limit)
+        .limit(limit + 1)  # one more says whether there is a next page
         .offset(offset)
     )
-    return DeliveryList(deliveries=[_record(d) for d in session.scalars(query)])
+    found = list(session.scalars(query))
+    shown = found[:limit]
+    more = len(found) > limit
+    return DeliveryList(
+        deliveries=[_record(d) for d in shown],
+        next=encode_cursor(shown[-1].id) if more else None,
+    )
 
 
 def _get(session: Session, *, target_id: str, delivery_id: str) -> Delivery:
@@ -87,3 +152,25 @@ def redeliver(
     session.flush()
     wake_after_commit(session)
     return _record(delivery)
+
+
+def recover(
+    session: Session, *, target_id: str, since: datetime, until: datetime | None, now: datetime
+) -> int:
+    """Queue again, due now, every failed delivery of the target created in [since, until), as
+    Svix's recover; how many. Their attempts are kept; delivered and pending ones are left as
+    they are."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.target_id == target_id,
+            Delivery.status == DeliveryStatus.FAILED.value,
+            *_window(since, until),
+        )
+        .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now, lease=None)
+        .execution_options(synchronize_session=False)
+    )
+    queued: int = result.rowcount  # type: ignore[attr-defined]
+    if queued:
+        wake_after_commit(session)
+    return queued

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from buzz.wire import CamelModel
 
-__all__ = ["AttemptRecord", "DeliveryDetail", "DeliveryList", "DeliveryRecord"]
+__all__ = ["AttemptRecord", "DeliveryDetail", "DeliveryList", "DeliveryRecord", "Recovered"]
 
 
 class DeliveryRecord(CamelModel):
@@ -46,3 +46,14 @@ class DeliveryList(CamelModel):
     """A page of a target's deliveries, newest first."""
 
     deliveries: list[DeliveryRecord]
+    next: str | None = Field(
+        default=None,
+        description="Pass it as `?cursor=` (with the same filters) for the next page; null on "
+        "the last page.",
+    )
+
+
+class Recovered(CamelModel):
+    """How many failed deliveries were queued again."""
+
+    queued: int

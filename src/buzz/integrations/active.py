@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from buzz.integrations.models import EventType, Integration, IntegrationChannel, Scope, Subscription
 from buzz.platform.models import Channel, ChannelMember, Visibility
 
-__all__ = ["ACTIVE_ON_BOUND", "active_params", "handles_command"]
+__all__ = ["ACTIVE_ON_BOUND", "active_params", "first_active_channel", "handles_command"]
 
 
 def active_params(channel: Channel) -> dict[str, object]:
@@ -79,3 +79,31 @@ def handles_command(session: Session, channel: Channel, command: str) -> bool:
     """Whether an integration active on `channel` subscribed to `/command`."""
     found = session.scalar(_HANDLES_COMMAND, {"command": command, **active_params(channel)})
     return found is not None
+
+
+def first_active_channel(session: Session, integration: Integration) -> Channel | None:
+    """The oldest top-level channel the integration is active on now, if any (for a test
+    event, whose callback must work)."""
+    owner_can_access = or_(
+        Channel.visibility == Visibility.PUBLIC.value,
+        exists().where(
+            ChannelMember.channel_id == Channel.id, ChannelMember.user_id == integration.owner_id
+        ),
+    )
+    rule: ColumnElement[bool]
+    if integration.scope == Scope.PUBLIC_CHANNELS.value:
+        rule = Channel.visibility == Visibility.PUBLIC.value
+    elif integration.scope == Scope.OWNER_ACCESS.value:
+        rule = owner_can_access
+    else:
+        listed = exists().where(
+            IntegrationChannel.integration_id == integration.id,
+            IntegrationChannel.channel_id == Channel.id,
+        )
+        rule = and_(listed, owner_can_access)
+    return session.scalar(
+        select(Channel)
+        .where(Channel.id == Channel.parent_id, rule)
+        .order_by(Channel.created_at, Channel.id)
+        .limit(1)
+    )

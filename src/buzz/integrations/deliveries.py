@@ -10,6 +10,7 @@ from buzz.delivery.schemas import DeliveryDetail, DeliveryList, DeliveryRecord
 from buzz.integrations import service
 from buzz.platform.auth import CurrentUser
 from buzz.platform.errors_schema import buzz_errors
+from buzz.web.log_query import LogQueryDep
 from buzz.web.routing import ClockDep, JSONRoute, PageDep
 
 __all__ = ["router"]
@@ -29,12 +30,20 @@ def list_deliveries(
     user: CurrentUser,
     session: SessionDep,
     page: PageDep,
+    query: LogQueryDep,
 ) -> DeliveryList:
-    """The subscription's deliveries, newest first (owner only)."""
+    """The subscription's deliveries, newest first (owner only), filtered by the query; follow
+    `next` with `?cursor=` for the next page."""
     subscription = service.get_owned_subscription(
         session, user=user, integration_id=integration_id, subscription_id=subscription_id
     )
-    return log.page(session, target_id=subscription.target_id, limit=page.limit, offset=page.offset)
+    return log.page(
+        session,
+        target_id=subscription.target_id,
+        limit=page.limit,
+        offset=page.offset,
+        where=query,
+    )
 
 
 @router.get("/{delivery_id}", response_model=DeliveryDetail)

@@ -24,7 +24,7 @@ from buzz.platform import events
 from buzz.platform.models import Channel, User
 from buzz.settings import Settings
 
-__all__ = ["FanOut", "install"]
+__all__ = ["FanOut", "channel_json", "install", "iso", "user_json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +78,15 @@ def _matching(
     ]
 
 
-def _user(user: User) -> dict[str, Any]:
+def user_json(user: User) -> dict[str, Any]:
     return {"id": user.id, "displayName": user.display_name, "email": user.email}
 
 
-def _channel(channel: Channel) -> dict[str, Any]:
+def channel_json(channel: Channel) -> dict[str, Any]:
     return {"id": channel.id, "parentId": channel.parent_id, "title": channel.title}
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -118,13 +118,13 @@ def _fan_out(session: Session, event: events.ChannelEvent, *, settings: Settings
     event_id = f"evt_{new_uuid().replace('-', '')}"
     common: dict[str, Any] = {}
     if event.author is not None and event.message is not None:
-        common["author"] = _user(event.author)
+        common["author"] = user_json(event.author)
         common["message"] = {"id": event.message.id, "text": event.message.text}
     if event.thread is not None:
-        common["thread"] = _channel(event.thread)
+        common["thread"] = channel_json(event.thread)
     if event.users:
-        common["users"] = [_user(u) for u in event.users]
-    common["event"] = {"type": event_type, "id": event_id, "timestamp": _iso(event.occurred_at)}
+        common["users"] = [user_json(u) for u in event.users]
+    common["event"] = {"type": event_type, "id": event_id, "timestamp": iso(event.occurred_at)}
     tokens = callback.issue_tokens(
         session,
         integration_ids=list(by_integration),
@@ -132,7 +132,7 @@ def _fan_out(session: Session, event: events.ChannelEvent, *, settings: Settings
         now=event.occurred_at,
     )
     organization = {"domain": settings.organization_domain}
-    channel = _channel(event.channel)
+    channel = channel_json(event.channel)
     callback_url = f"{settings.public_url}/api/buzz/v1/bots/message/{event.channel.id}"
     pending: list[outbox.Pending] = []
     for token, subscriptions in zip(tokens, by_integration.values(), strict=True):

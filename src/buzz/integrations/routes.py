@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from buzz.db import SessionDep
-from buzz.integrations import service
+from buzz.db import DATABASE, SessionDep
+from buzz.delivery import log
+from buzz.delivery.poster import POSTER
+from buzz.delivery.schemas import Recovered
+from buzz.delivery.send_once import send_once
+from buzz.integrations import sample_event, service
 from buzz.integrations.presenters import integration_out, subscription_out
 from buzz.integrations.schemas import (
     Integration,
     IntegrationCreate,
     IntegrationList,
+    RecoverRequest,
     SecretRotated,
     Subscription,
     SubscriptionCreate,
     SubscriptionList,
+    TestResult,
 )
-from buzz.platform.auth import CurrentUser
+from buzz.platform.auth import BriefUserDep, CurrentUser
 from buzz.platform.errors_schema import buzz_errors
-from buzz.web.routing import ClockDep, JSONRoute, PageDep
+from buzz.settings import SETTINGS
+from buzz.web.routing import ClockDep, JSONRoute, PageDep, now_of
 
 __all__ = ["router"]
 
@@ -149,3 +157,66 @@ def delete_subscription(
     integration = service.get_owned_integration(session, user=user, integration_id=integration_id)
     service.delete_subscription(session, integration=integration, subscription_id=subscription_id)
     session.commit()
+
+
+@router.post(
+    "/{integration_id}/subscriptions/{subscription_id}/test",
+    response_model=TestResult,
+    responses=buzz_errors(403, 404, 409),
+    tags=["Subscriptions"],
+)
+async def test_subscription(
+    integration_id: str, subscription_id: str, request: Request, user: BriefUserDep
+) -> TestResult:
+    """POST one sample event of the subscription's type now (`event.test: true`, with a
+    callback that works) and report what happened (owner only). It is kept in the delivery log
+    and never retried."""
+    now = now_of(request)
+    settings = SETTINGS.of(request.app)
+    result = await send_once(
+        DATABASE.of(request.app),
+        POSTER.of(request.app),
+        prepare=lambda session: sample_event.test_event(
+            session,
+            user=user,
+            integration_id=integration_id,
+            subscription_id=subscription_id,
+            settings=settings,
+            now=now,
+            timestamp=int(time.time()),  # receivers check it against real time
+        ),
+        now=now,
+    )
+    return TestResult(
+        delivered=result.delivered,
+        response_code=result.response_code,
+        response_time=result.duration_ms,
+        error=result.error,
+    )
+
+
+@router.post(
+    "/{integration_id}/subscriptions/{subscription_id}/recover",
+    status_code=202,
+    response_model=Recovered,
+    responses=buzz_errors(403, 404, 413, 415),
+    tags=["Delivery log"],
+)
+def recover_deliveries(
+    integration_id: str,
+    subscription_id: str,
+    body: RecoverRequest,
+    user: CurrentUser,
+    session: SessionDep,
+    now: ClockDep,
+) -> Recovered:
+    """Queue again, now, every failed delivery of the subscription created since `since` (and
+    before `until`, when given), as Svix's recover (owner only)."""
+    subscription = service.get_owned_subscription(
+        session, user=user, integration_id=integration_id, subscription_id=subscription_id
+    )
+    queued = log.recover(
+        session, target_id=subscription.target_id, since=body.since, until=body.until, now=now
+    )
+    session.commit()
+    return Recovered(queued=queued)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from buzz.delivery.urls import check_https_url
 from buzz.integrations.models import EventType, Scope
@@ -13,17 +13,19 @@ from buzz.integrations.validation import (
     check_header_value,
     normalize_slash_command,
 )
-from buzz.wire import CamelModel, NullMeansAbsent
+from buzz.wire import CamelModel, IsoDateTime, NullMeansAbsent
 
 __all__ = [
     "Header",
     "Integration",
     "IntegrationCreate",
     "IntegrationList",
+    "RecoverRequest",
     "SecretRotated",
     "Subscription",
     "SubscriptionCreate",
     "SubscriptionList",
+    "TestResult",
 ]
 
 MASKED = "********"
@@ -125,3 +127,29 @@ class Subscription(CamelModel):
 
 class SubscriptionList(CamelModel):
     subscriptions: list[Subscription]
+
+
+class TestResult(CamelModel):
+    """What the test event's one POST got (as BuzzChat's webhook test answers)."""
+
+    __test__ = False  # not a pytest class
+
+    delivered: bool
+    response_code: int | None = Field(description="The receiver's status; null if none came.")
+    response_time: int = Field(description="Milliseconds.")
+    error: str | None = Field(default=None, description="Why it was not delivered.")
+
+
+class RecoverRequest(NullMeansAbsent):
+    """The window of failed deliveries to queue again (SPEC §3.10)."""
+
+    since: IsoDateTime = Field(description="Deliveries created at or after this time.")
+    until: IsoDateTime | None = Field(
+        default=None, description="Deliveries created before this time; now when absent."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RecoverRequest:
+        if self.until is not None and self.until <= self.since:
+            raise ValueError("until must be later than since")
+        return self

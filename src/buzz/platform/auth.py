@@ -13,7 +13,7 @@ from fastapi.security import OAuth2
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from buzz.db import SessionDep
+from buzz.db import DATABASE, SessionDep
 from buzz.errors import Unauthorized
 from buzz.platform.models import AccessToken, OAuthClient, User
 from buzz.security import hash_secret, random_token, secret_matches
@@ -21,6 +21,7 @@ from buzz.web.routing import ClockDep
 
 __all__ = [
     "TOKEN_TTL",
+    "BriefUserDep",
     "CurrentUser",
     "authenticate_client",
     "basic_credentials",
@@ -113,6 +114,23 @@ def current_user(
     _token: Annotated[str | None, Security(BUZZ_OAUTH, scopes=["buzz"])] = None,
 ) -> User:
     """The user whose bearer token authorizes this request (401 otherwise)."""
+    return authenticate_user(request, session, now)
+
+
+async def current_user_briefly(
+    request: Request,
+    now: ClockDep,
+    _token: Annotated[str | None, Security(BUZZ_OAUTH, scopes=["buzz"])] = None,
+) -> User:
+    """`current_user` for a route that must not hold a database session while it waits (the
+    user comes back detached, its columns loaded)."""
+    return await DATABASE.of(request.app).read(
+        lambda session: authenticate_user(request, session, now)
+    )
+
+
+def authenticate_user(request: Request, session: Session, now: datetime) -> User:
+    """The user of the request's bearer token, looked up in `session` (401 otherwise)."""
     header = request.headers.get("authorization")
     if not header:
         raise Unauthorized(
@@ -132,6 +150,7 @@ def current_user(
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+BriefUserDep = Annotated[User, Depends(current_user_briefly)]
 
 
 def purge_expired_tokens(session: Session, *, now: datetime) -> int:

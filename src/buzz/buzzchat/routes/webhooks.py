@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 from fastapi import Request
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from buzz.buzzchat import webhooks
@@ -15,6 +13,7 @@ from buzz.buzzchat.events import iso
 from buzz.buzzchat.routes.common import new_router
 from buzz.buzzchat.schemas import Done, Ok
 from buzz.buzzchat.webhook_schemas import (
+    RecoverRequest,
     SecretRotated,
     TestOut,
     WebhookCreate,
@@ -26,10 +25,10 @@ from buzz.buzzchat.webhook_schemas import (
 )
 from buzz.db import DATABASE, SessionDep
 from buzz.delivery import log
-from buzz.delivery.attempts import attempt
-from buzz.delivery.outbox import OneOff
 from buzz.delivery.poster import POSTER
-from buzz.delivery.schemas import DeliveryDetail, DeliveryList, DeliveryRecord
+from buzz.delivery.schemas import DeliveryDetail, DeliveryList, DeliveryRecord, Recovered
+from buzz.delivery.send_once import send_once
+from buzz.web.log_query import LogQueryDep
 from buzz.web.routing import ClockDep, PageDep, now_of
 
 router = new_router("Webhooks", 400, 404)
@@ -106,39 +105,19 @@ def rotate_secret(
 @router.post("/webhooks/{webhook_id}/test", response_model=Ok[TestOut])
 async def test_webhook(webhook_id: str, request: Request, caller: BriefCallerDep) -> Ok[TestOut]:
     """POST one `webhook.test` event now and report what happened; it is never retried."""
-    database = DATABASE.of(request.app)
     now = now_of(request)
-
-    def prepare() -> OneOff:
-        with database.session() as session:
-            return webhooks.test_event(
-                session,
-                subscriber_id=caller.subscriber_id,
-                webhook_id=webhook_id,
-                now=now,
-                timestamp=int(time.time()),  # receivers check it against real time
-            )
-
-    # No database session is held while the receiver answers (up to the dispatch timeout).
-    async with database.request_gate():
-        sent = await run_in_threadpool(prepare)
-    result = await attempt(
+    result = await send_once(
+        DATABASE.of(request.app),
         POSTER.of(request.app),
-        sent.url,
-        payload=sent.payload,
-        headers=sent.headers,
-        clock=lambda: now,
+        prepare=lambda session: webhooks.test_event(
+            session,
+            subscriber_id=caller.subscriber_id,
+            webhook_id=webhook_id,
+            now=now,
+            timestamp=int(time.time()),  # receivers check it against real time
+        ),
+        now=now,
     )
-    if result.response_code is not None and not result.delivered:
-        result = replace(result, error=f"The receiver answered {result.response_code}")
-
-    def record() -> None:
-        with database.session() as session:
-            webhooks.record_test(session, sent, result=result)
-            session.commit()
-
-    async with database.request_gate():
-        await run_in_threadpool(record)
     return Ok(
         data=TestOut(
             delivered=result.delivered,
@@ -151,11 +130,15 @@ async def test_webhook(webhook_id: str, request: Request, caller: BriefCallerDep
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=Ok[DeliveryList])
 def list_webhook_deliveries(
-    webhook_id: str, caller: CallerDep, session: SessionDep, page: PageDep
+    webhook_id: str, caller: CallerDep, session: SessionDep, page: PageDep, query: LogQueryDep
 ) -> Ok[DeliveryList]:
-    """The webhook's deliveries, newest first."""
+    """The webhook's deliveries, newest first, filtered by the query; follow `next` with
+    `?cursor=` for the next page."""
     target_id = _target_of(session, caller, webhook_id)
-    return Ok(data=log.page(session, target_id=target_id, limit=page.limit, offset=page.offset))
+    listed = log.page(
+        session, target_id=target_id, limit=page.limit, offset=page.offset, where=query
+    )
+    return Ok(data=listed)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries/{delivery_id}", response_model=Ok[DeliveryDetail])
@@ -180,6 +163,18 @@ def redeliver_webhook_delivery(
     queued = log.redeliver(session, target_id=target_id, delivery_id=delivery_id, now=now)
     session.commit()
     return Ok(data=queued)
+
+
+@router.post("/webhooks/{webhook_id}/recover", status_code=202, response_model=Ok[Recovered])
+def recover_webhook_deliveries(
+    webhook_id: str, body: RecoverRequest, caller: CallerDep, session: SessionDep, now: ClockDep
+) -> Ok[Recovered]:
+    """Queue again, now, every failed delivery of the webhook created since `since` (and before
+    `until`, when given), as Svix's recover."""
+    target_id = _target_of(session, caller, webhook_id)
+    queued = log.recover(session, target_id=target_id, since=body.since, until=body.until, now=now)
+    session.commit()
+    return Ok(data=Recovered(queued=queued))
 
 
 def _target_of(session: Session, caller: Caller, webhook_id: str) -> str:
