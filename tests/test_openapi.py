@@ -36,6 +36,13 @@ def test_buzz_schemas_are_named_and_errors_documented() -> None:
     assert "200" in create["responses"]
 
 
+def test_every_schema_has_a_name_of_its_own() -> None:
+    """Two models of one name get module-path names (`buzz__…__X`), which generators refuse
+    as duplicates: each family names its own."""
+    schemas = json.loads(render_openapi())["components"]["schemas"]
+    assert [name for name in schemas if "__" in name] == []
+
+
 def test_no_operation_documents_a_422() -> None:
     document = json.loads(render_openapi())
     for path, item in document["paths"].items():

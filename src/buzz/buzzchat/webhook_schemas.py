@@ -15,8 +15,8 @@ from buzz.delivery.urls import check_https_url
 from buzz.wire import CamelModel, IsoDateTime
 
 __all__ = [
-    "RecoverRequest",
-    "SecretRotated",
+    "WebhookRecoverRequest",
+    "WebhookSecretRotated",
     "TestOut",
     "WebhookCreate",
     "WebhookCreated",
@@ -58,7 +58,7 @@ class WebhookPatch(Strict):
     _events = field_validator("events")(_distinct)
 
 
-class RecoverRequest(Strict):
+class WebhookRecoverRequest(Strict):
     """The window of failed deliveries to queue again (SPEC §3.10)."""
 
     since: IsoDateTime = Field(description="Deliveries created at or after this time.")
@@ -67,7 +67,7 @@ class RecoverRequest(Strict):
     )
 
     @model_validator(mode="after")
-    def _ordered(self) -> RecoverRequest:
+    def _ordered(self) -> WebhookRecoverRequest:
         if self.until is not None and self.until <= self.since:
             raise ValueError("until must be later than since")
         return self
@@ -92,7 +92,7 @@ class WebhookList(CamelModel):
     webhooks: list[WebhookOut]
 
 
-class SecretRotated(CamelModel):
+class WebhookSecretRotated(CamelModel):
     id: str
     secret: str = Field(description="The new signing secret: shown this once.")
     previous_secret_expires_at: str = Field(

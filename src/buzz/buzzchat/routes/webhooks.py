@@ -13,8 +13,8 @@ from buzz.buzzchat.events import iso
 from buzz.buzzchat.routes.common import new_router
 from buzz.buzzchat.schemas import Done, Ok
 from buzz.buzzchat.webhook_schemas import (
-    RecoverRequest,
-    SecretRotated,
+    WebhookRecoverRequest,
+    WebhookSecretRotated,
     TestOut,
     WebhookCreate,
     WebhookCreated,
@@ -88,17 +88,19 @@ def delete_webhook(webhook_id: str, caller: CallerDep, session: SessionDep) -> D
     return Done(message="Webhook deleted")
 
 
-@router.post("/webhooks/{webhook_id}/rotate-secret", response_model=Ok[SecretRotated])
+@router.post("/webhooks/{webhook_id}/rotate-secret", response_model=Ok[WebhookSecretRotated])
 def rotate_secret(
     webhook_id: str, caller: CallerDep, session: SessionDep, now: ClockDep
-) -> Ok[SecretRotated]:
+) -> Ok[WebhookSecretRotated]:
     """A new secret; the previous one keeps signing, as a second signature, for 24 hours."""
     webhook, secret, until = webhooks.rotate_secret(
         session, subscriber_id=caller.subscriber_id, webhook_id=webhook_id, now=now
     )
     session.commit()
     return Ok(
-        data=SecretRotated(id=webhook.id, secret=secret, previous_secret_expires_at=iso(until))
+        data=WebhookSecretRotated(
+            id=webhook.id, secret=secret, previous_secret_expires_at=iso(until)
+        )
     )
 
 
@@ -167,7 +169,11 @@ def redeliver_webhook_delivery(
 
 @router.post("/webhooks/{webhook_id}/recover", status_code=202, response_model=Ok[Recovered])
 def recover_webhook_deliveries(
-    webhook_id: str, body: RecoverRequest, caller: CallerDep, session: SessionDep, now: ClockDep
+    webhook_id: str,
+    body: WebhookRecoverRequest,
+    caller: CallerDep,
+    session: SessionDep,
+    now: ClockDep,
 ) -> Ok[Recovered]:
     """Queue again, now, every failed delivery of the webhook created since `since` (and before
     `until`, when given), as Svix's recover."""
