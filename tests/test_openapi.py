@@ -118,3 +118,17 @@ def test_nullable_only_where_null_is_accepted() -> None:
     assert all("anyOf" not in prop and prop.get("type") != "null" for prop in patch.values())
     message = schemas["SendMessage"]["properties"]["message"]
     assert (message["minLength"], message["maxLength"]) == (1, 500)
+
+
+def test_no_parameter_is_nullable() -> None:
+    """A query string, a path or a header cannot carry a null: optional parameters are simply
+    not required."""
+    paths = json.loads(render_openapi())["paths"]
+    nullable = [
+        (path, method, parameter["name"])
+        for path, item in paths.items()
+        for method, operation in item.items()
+        for parameter in operation.get("parameters", [])
+        if "null" in json.dumps(parameter["schema"])
+    ]
+    assert nullable == []

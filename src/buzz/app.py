@@ -224,6 +224,16 @@ SERVER = {
 }
 
 
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema without FastAPI's `anyOf [X, null]` for an optional one: a query
+    string cannot carry a null, so generated clients should not offer one."""
+    options = [option for option in schema.get("anyOf", []) if option != {"type": "null"}]
+    if "anyOf" not in schema or len(options) != 1:
+        return schema
+    outer = {key: value for key, value in schema.items() if key != "anyOf"}
+    return {**options[0], **outer}
+
+
 def openapi_schema(app: FastAPI) -> dict[str, Any]:
     """The OpenAPI document, without FastAPI's 422 (this service answers 400 instead)."""
     if app.openapi_schema:
@@ -237,6 +247,8 @@ def openapi_schema(app: FastAPI) -> dict[str, Any]:
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             operation.get("responses", {}).pop("422", None)
+            for parameter in operation.get("parameters", []):
+                parameter["schema"] = _without_null(parameter["schema"])
     components = schema.get("components", {}).get("schemas", {})
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)

@@ -11,18 +11,18 @@ from buzz.buzzchat.events import WebhookEvent
 from buzz.buzzchat.models import Webhook
 from buzz.buzzchat.schemas import Strict
 from buzz.delivery.outbox import TargetView
-from buzz.delivery.urls import check_https_url
+from buzz.delivery.urls import HttpsUrl
 from buzz.wire import CamelModel, IsoDateTime
 
 __all__ = [
-    "WebhookRecoverRequest",
-    "WebhookSecretRotated",
     "TestOut",
     "WebhookCreate",
     "WebhookCreated",
     "WebhookList",
     "WebhookOut",
     "WebhookPatch",
+    "WebhookRecoverRequest",
+    "WebhookSecretRotated",
     "webhook_out",
 ]
 
@@ -35,26 +35,20 @@ def _distinct(value: list[WebhookEvent] | None) -> list[WebhookEvent] | None:
     return value
 
 
-def _https(value: str | None) -> str | None:
-    return None if value is None else check_https_url(value)
-
-
 class WebhookCreate(Strict):
-    url: str = Field(description="An https:// URL.")
+    url: HttpsUrl
     events: Annotated[list[WebhookEvent], Field(min_length=1, max_length=6)]
     description: Description | None = None
 
-    _url = field_validator("url")(_https)
     _events = field_validator("events")(_distinct)
 
 
 class WebhookPatch(Strict):
-    url: str | None = None
+    url: HttpsUrl | None = None
     events: Annotated[list[WebhookEvent], Field(min_length=1, max_length=6)] | None = None
     active: StrictBool | None = None
     description: Description | None = None
 
-    _url = field_validator("url")(_https)
     _events = field_validator("events")(_distinct)
 
 

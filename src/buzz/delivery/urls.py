@@ -6,11 +6,19 @@ This is the shape of the URL only; where it points is judged by `delivery.guard`
 from __future__ import annotations
 
 import re
+from typing import Annotated
 from urllib.parse import urlsplit
 
-__all__ = ["MAX_URL_CHARS", "check_https_url"]
+from pydantic import AfterValidator, Field
+
+__all__ = ["HTTPS_RULE", "MAX_URL_CHARS", "HttpsUrl", "check_https_url"]
 
 MAX_URL_CHARS = 2048
+HTTPS_RULE = (
+    "An absolute https:// URL with a host, no user-info and no fragment, at most 2,048 "
+    "characters. Private, loopback and link-local addresses are refused when delivering "
+    "(unless the operator sets BUZZ_ALLOW_PRIVATE_TARGETS)."
+)
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
@@ -53,3 +61,19 @@ def check_https_url(url: str) -> str:
     if parts.fragment or url.endswith("#"):
         raise ValueError("URL cannot have a fragment")
     return url
+
+
+# The rule is `check_https_url`; the schema says the same to generated clients and validators
+# (`format: uri`, the length, the scheme as a pattern) without a second check with other words.
+HttpsUrl = Annotated[
+    str,
+    AfterValidator(check_https_url),
+    Field(
+        description=HTTPS_RULE,
+        json_schema_extra={
+            "format": "uri",
+            "maxLength": MAX_URL_CHARS,
+            "pattern": "^[Hh][Tt][Tt][Pp][Ss]://[^/?#@]+",
+        },
+    ),
+]

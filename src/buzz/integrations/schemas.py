@@ -6,9 +6,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
-from buzz.delivery.urls import check_https_url
+from buzz.delivery.urls import HttpsUrl
 from buzz.integrations.models import EventType, Scope
 from buzz.integrations.validation import (
+    MAX_HEADER_VALUE_CHARS,
     check_header_name,
     check_header_value,
     normalize_slash_command,
@@ -36,10 +37,13 @@ class Header(NullMeansAbsent):
 
     name: Annotated[str, AfterValidator(check_header_name)] = Field(
         description="An HTTP token; not Host, Content-Length, Content-Type, Transfer-Encoding, "
-        "Connection, nor x-buzz-* or webhook-*."
+        "Connection, nor x-buzz-* or webhook-*.",
+        json_schema_extra={"minLength": 1, "pattern": "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$"},
     )
     value: Annotated[str, AfterValidator(check_header_value)] = Field(
-        description="Up to 4,096 printable characters. Shown to the integration's owner only."
+        description="Up to 4,096 printable ASCII characters. Shown to the integration's owner "
+        "only.",
+        json_schema_extra={"maxLength": MAX_HEADER_VALUE_CHARS, "pattern": "^[\\x20-\\x7e]*$"},
     )
 
 
@@ -102,11 +106,18 @@ class SubscriptionCreate(NullMeansAbsent):
     """A new event subscription."""
 
     event_type: EventType
-    url: Annotated[str, AfterValidator(check_https_url)] = Field(
-        description="Absolute https:// URL with a host, no user-info, at most 2,048 characters."
-    )
-    slash_command: Annotated[str, AfterValidator(normalize_slash_command)] | None = Field(
-        default=None, description="Required if and only if eventType is SLASH_COMMAND."
+    url: HttpsUrl
+    slash_command: (
+        Annotated[
+            str,
+            AfterValidator(normalize_slash_command),
+            Field(json_schema_extra={"pattern": "^/?[A-Za-z0-9_-]{1,32}$"}),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="Required if and only if eventType is SLASH_COMMAND: the command, with or "
+        "without its `/`, 1 to 32 of letters, digits, `_` and `-` (stored lower-case).",
     )
 
 

@@ -6,6 +6,7 @@ import re
 
 __all__ = [
     "FORBIDDEN_HEADER_NAMES",
+    "MAX_HEADER_VALUE_CHARS",
     "check_header_name",
     "check_header_value",
     "normalize_slash_command",

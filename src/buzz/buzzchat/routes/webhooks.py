@@ -13,14 +13,14 @@ from buzz.buzzchat.events import iso
 from buzz.buzzchat.routes.common import new_router
 from buzz.buzzchat.schemas import Done, Ok
 from buzz.buzzchat.webhook_schemas import (
-    WebhookRecoverRequest,
-    WebhookSecretRotated,
     TestOut,
     WebhookCreate,
     WebhookCreated,
     WebhookList,
     WebhookOut,
     WebhookPatch,
+    WebhookRecoverRequest,
+    WebhookSecretRotated,
     webhook_out,
 )
 from buzz.db import DATABASE, SessionDep
