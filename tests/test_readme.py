@@ -26,7 +26,8 @@ def block(tag: str) -> str:
 
 
 def run_block(tmp_path: Path, tag: str) -> list[Any]:
-    """Run the block against a fresh `buzz serve`; the JSON it printed, one value a line."""
+    """Run the block against a fresh `buzz serve`; what it printed, one line each: the lines
+    that are JSON parsed, the others as they are."""
     with buzz_serve(tmp_path) as server:
         script = block(tag).replace("http://127.0.0.1:8000", server.base_url)
         bin_dir = str(Path(sys.executable).parent)
@@ -39,12 +40,16 @@ def run_block(tmp_path: Path, tag: str) -> list[Any]:
             timeout=60,
         )
     assert result.returncode == 0, (result.stdout, result.stderr, server.stderr[-4000:])
-    return [json.loads(line) for line in result.stdout.strip().splitlines()]
+    return [
+        json.loads(line) if line.startswith("{") else line
+        for line in result.stdout.strip().splitlines()
+    ]
 
 
 @needs_curl
 def test_readme_tour_runs_as_printed(tmp_path: Path) -> None:
-    created, listed = run_block(tmp_path, "tour")
+    secret, created, listed = run_block(tmp_path, "tour")
+    assert re.fullmatch(r"signing secret \(shown once\): whsec_[A-Za-z0-9+/=]{40,}", secret)
     assert created["eventType"] == "SLASH_COMMAND"
     assert created["slashCommand"] == "close"
     assert listed == {"subscriptions": [created]}
