@@ -5,14 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StrictBool, StringConstraints, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from buzz.buzzchat.events import WebhookEvent
 from buzz.buzzchat.models import Webhook
 from buzz.buzzchat.schemas import Strict
 from buzz.delivery.outbox import TargetView
 from buzz.delivery.urls import HttpsUrl
-from buzz.wire import CamelModel, IsoDateTime
+from buzz.wire import CamelModel, IsoDateTime, refuses_nulls_schema
 
 __all__ = [
     "TestOut",
@@ -95,10 +102,18 @@ class WebhookSecretRotated(CamelModel):
 
 
 class TestOut(CamelModel):
+    """What the receiver did with a test event. The published contract types `responseCode` as
+    an integer, never null: with no HTTP answer (refused, DNS, TLS, timeout) it is left out, as
+    `error` is when there is nothing to say (the route drops None fields)."""
+
+    model_config = ConfigDict(json_schema_extra=refuses_nulls_schema)
+
     delivered: bool
-    response_code: int | None
+    response_code: int | None = Field(
+        default=None, description="The receiver's status; absent when it gave none."
+    )
     response_time: int = Field(description="Milliseconds.")
-    error: str | None = None
+    error: str | None = Field(default=None, description="Why it was not delivered.")
 
 
 def webhook_out(webhook: Webhook, target: TargetView) -> WebhookOut:

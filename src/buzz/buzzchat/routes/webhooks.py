@@ -104,7 +104,9 @@ def rotate_secret(
     )
 
 
-@router.post("/webhooks/{webhook_id}/test", response_model=Ok[TestOut])
+@router.post(
+    "/webhooks/{webhook_id}/test", response_model=Ok[TestOut], response_model_exclude_none=True
+)
 async def test_webhook(webhook_id: str, request: Request, caller: BriefCallerDep) -> Ok[TestOut]:
     """POST one `webhook.test` event now and report what happened; it is never retried."""
     now = now_of(request)
