@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -11,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -21,6 +23,22 @@ class LiveServer:
     env: dict[str, str]
     process: subprocess.Popen[bytes]
     stderr: str = field(default="")
+
+    def bootstrap(self) -> dict[str, Any]:
+        """What `buzz admin bootstrap --json` prints, run with this server's environment (so on
+        its database): a user, its OAuth client, a Business subscriber and its API key."""
+        made = subprocess.run(
+            [sys.executable, "-m", "buzz", "admin", "bootstrap", "--json"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert made.returncode == 0, made.stdout + made.stderr
+        created: dict[str, Any] = json.loads(made.stdout)
+        assert created["subscriber"]["tier"] == "business", created["subscriber"]
+        return created
 
 
 def free_port() -> int:

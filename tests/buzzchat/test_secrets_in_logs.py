@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -14,14 +11,7 @@ from tests.serving import buzz_serve
 
 def test_keys_and_secrets_are_never_logged(tmp_path: Path) -> None:
     with buzz_serve(tmp_path) as server:
-        created = subprocess.run(
-            [sys.executable, "-m", "buzz", "admin", "bootstrap", "--json"],
-            env=server.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        key = json.loads(created.stdout)["apiKey"]["key"]
+        key = server.bootstrap()["apiKey"]["key"]
         wrong = key[:-4] + "zzzz"
         with httpx.Client(base_url=server.base_url) as http:
             assert http.get("/api/v1/settings", params={"api_key": key}).status_code == 200

@@ -53,16 +53,7 @@ class Shop:
 @pytest.fixture
 def shop(server: LiveServer) -> Shop:
     """A fresh business subscriber with its bot on, made with the CLI on the server's database."""
-    result = subprocess.run(
-        [sys.executable, "-m", "buzz", "admin", "bootstrap", "--json"],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    created = json.loads(result.stdout)
-    assert created["subscriber"]["tier"] == "business"
+    created = server.bootstrap()
     shop = Shop(server=server, key=created["apiKey"]["key"])
     shop.call("PATCH", "/settings", json={"botActive": True})
     return shop

@@ -8,10 +8,7 @@ to a receiver on 127.0.0.1 whose certificate a `trustme` CA issued.
 
 from __future__ import annotations
 
-import json
 import ssl
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -99,15 +96,7 @@ class Integrator:
     BuzzChat business subscriber (API key), both made by `buzz admin bootstrap`."""
 
     def __init__(self, server: LiveServer) -> None:
-        made = subprocess.run(
-            [sys.executable, "-m", "buzz", "admin", "bootstrap", "--json"],
-            env=server.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        created = json.loads(made.stdout)
+        created = server.bootstrap()
         self.http = httpx.Client(base_url=server.base_url, timeout=30)
         client = created["client"]
         token = self.http.post(

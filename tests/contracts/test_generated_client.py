@@ -86,15 +86,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generated]:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Any]]:
     """A `buzz serve` and what `buzz admin bootstrap --json` printed, run with its environment."""
     with buzz_serve(tmp_path_factory.mktemp("served")) as server:
-        result = subprocess.run(
-            [sys.executable, "-m", "buzz", "admin", "bootstrap", "--json"],
-            env=server.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        yield server, json.loads(result.stdout)
+        yield server, server.bootstrap()
 
 
 def ok(response: Any, status: int, model: Any) -> Any:

@@ -162,17 +162,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 @pytest.fixture
 def key(server: LiveServer) -> str:
     """A fresh Business subscriber's key, from `buzz admin bootstrap --json` on the server's db."""
-    result = subprocess.run(
-        [sys.executable, "-m", "buzz", "admin", "bootstrap", "--json"],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    created = json.loads(result.stdout)
-    assert created["subscriber"]["tier"] == "business"
+    created = server.bootstrap()
     api_key: str = created["apiKey"]["key"]
     return api_key
 

@@ -32,9 +32,6 @@ real webhook points at `https://localhost/...`, which the target guard refuses (
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,16 +94,7 @@ class Subscriber:
 
 def bootstrap(server: LiveServer) -> Subscriber:
     """`buzz admin bootstrap --json`, run with the server's environment: a fresh subscriber."""
-    made = subprocess.run(
-        [sys.executable, "-m", "buzz", "admin", "bootstrap", "--json"],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    created = json.loads(made.stdout)
-    assert created["subscriber"]["tier"] == "business", created["subscriber"]
+    created = server.bootstrap()
     headers = {"Authorization": f"Bearer {created['apiKey']['key']}"}
     base_url = f"{server.base_url}/v1"
     return Subscriber(

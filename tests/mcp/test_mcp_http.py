@@ -8,10 +8,7 @@ as plain HTTP, since they are BuzzChat error envelopes, not MCP messages.
 
 from __future__ import annotations
 
-import json
 import logging
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -347,15 +344,7 @@ def test_tool_calls_count_against_the_subscribers_rate_limit(
 def live_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A real `buzz serve` and a key from `buzz admin bootstrap --json` on its database."""
     with buzz_serve(tmp_path_factory.mktemp("mcp-http")) as server:
-        result = subprocess.run(
-            [sys.executable, "-m", "buzz", "admin", "bootstrap", "--json"],
-            env=server.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 0, result.stderr
-        yield server.base_url, json.loads(result.stdout)["apiKey"]["key"]
+        yield server.base_url, server.bootstrap()["apiKey"]["key"]
 
 
 def test_a_real_server_serves_mcp_to_the_sdk_client(live_key: tuple[str, str]) -> None:
