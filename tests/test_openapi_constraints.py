@@ -32,7 +32,7 @@ TEXT = st.text(st.characters(codec="utf-8"), max_size=40) | st.text(
 
 def _ecma_pattern(
     validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
-) -> Iterator[ValidationError]:
+) -> Iterator[JsonSchemaError]:
     """`pattern` as JSON Schema reads it (ECMA-262): a closing `$` is the end of the string.
     jsonschema uses Python's `re`, whose `$` also matches before a final newline."""
     if not isinstance(instance, str):
