@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 __all__ = ["CamelModel", "IsoDateTime", "NullMeansAbsent", "refuses_nulls_schema"]
@@ -25,8 +33,17 @@ def _iso_only(value: Any) -> Any:
     return value
 
 
-# A moment given by a client: ISO 8601 with a UTC offset (`2026-12-01T09:30:00Z`), nothing else.
-IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+def _in_utc(value: datetime) -> datetime:
+    # `9999-12-31T23:59:59-23:59` is a valid ISO 8601 moment that no datetime holds in UTC.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be a moment between the years 1 and 9999 in UTC") from None
+
+
+# A moment given by a client: ISO 8601 with a UTC offset (`2026-12-01T09:30:00Z`), nothing else;
+# read as the same moment in UTC.
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(_in_utc)]
 
 
 class CamelModel(BaseModel):

@@ -8,6 +8,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from buzz.testing import SeededSubscriber
+from tests.support.https_receiver import HttpsReceiver
 
 API = "/api/v1"
 
@@ -65,3 +66,26 @@ def said(username: str, text: str) -> dict[str, Any]:
 
 def joined(username: str) -> dict[str, Any]:
     return {"type": "join", "username": username}
+
+
+def make_hook(
+    client: TestClient,
+    shop: SeededSubscriber,
+    receiver: HttpsReceiver,
+    events: list[str] | None = None,
+    path: str = "/hook",
+) -> dict[str, Any]:
+    """A webhook POSTing to the receiver, as created (with its secret)."""
+    body = {"url": receiver.url(path), "events": events or ["giveaway.entry"]}
+    created: dict[str, Any] = ok(
+        client.post(f"{API}/webhooks", json=body, headers=shop.headers), 201
+    )
+    return created
+
+
+def enter(client: TestClient, shop: SeededSubscriber, username: str) -> None:
+    """A manual giveaway entry: raises giveaway.entry."""
+    response = client.post(
+        f"{API}/giveaway/entries", json={"username": username}, headers=shop.headers
+    )
+    ok(response, 201)

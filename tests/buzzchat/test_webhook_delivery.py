@@ -21,7 +21,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from buzz.clock import ManualClock
 from buzz.testing import SeededSubscriber, deliver_due
-from tests.buzzchat.helpers import API, chat, ok, said, start_bot
+from tests.buzzchat.helpers import API, chat, enter, make_hook, ok, said, start_bot
 from tests.serving import free_port
 from tests.support.delivery_log import ATTEMPT_FIELDS, RECORD_FIELDS
 from tests.support.https_receiver import HttpsReceiver, ReceivedRequest
@@ -41,29 +41,6 @@ def app(live_app: FastAPI) -> FastAPI:
 
 
 # --- steps ----------------------------------------------------------------------------------
-
-
-def make_hook(
-    client: TestClient,
-    shop: SeededSubscriber,
-    receiver: HttpsReceiver,
-    events: list[str] | None = None,
-    path: str = "/hook",
-) -> dict[str, Any]:
-    """A webhook POSTing to the receiver, as created (with its secret)."""
-    body = {"url": receiver.url(path), "events": events or ["giveaway.entry"]}
-    created: dict[str, Any] = ok(
-        client.post(f"{API}/webhooks", json=body, headers=shop.headers), 201
-    )
-    return created
-
-
-def enter(client: TestClient, shop: SeededSubscriber, username: str) -> None:
-    """A manual giveaway entry: raises giveaway.entry."""
-    response = client.post(
-        f"{API}/giveaway/entries", json={"username": username}, headers=shop.headers
-    )
-    ok(response, 201)
 
 
 def bodies(receiver: HttpsReceiver) -> list[dict[str, Any]]:
@@ -564,6 +541,16 @@ def test_test_is_kept_in_the_delivery_log_and_never_retried(
     clock.advance(hours=11)
     assert deliver_due(app) == []
     assert len(receiver.requests) == 1
+    # nor does recover queue it again: a test is sent from its request only
+    recovered = live_client.post(
+        f"{API}/webhooks/{hook['id']}/recover",
+        json={"since": logged["createdAt"]},
+        headers=shop.headers,
+    )
+    assert recovered.status_code == 202, recovered.text
+    assert recovered.json()["data"] == {"queued": 0}
+    assert deliver_due(app) == []
+    assert [d["status"] for d in log_of(live_client, shop, hook["id"])] == ["failed"]
 
 
 def test_test_against_an_unreachable_target_reports_the_error(

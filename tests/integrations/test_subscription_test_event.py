@@ -175,6 +175,12 @@ def test_a_failed_test_is_logged_once_and_never_retried(
     assert logged["eventId"] == json.loads(the_request(receiver).body)["event"]["id"]
     detail = live_client.get(f"{path}/{logged['id']}", headers=alice.headers).json()
     assert detail["attemptLog"][0]["responseBody"] == "maintenance"
+    # recover does not queue it again (a test is sent from its request only), nor do retries
+    recover = path.removesuffix("/deliveries") + "/recover"
+    recovered = live_client.post(
+        recover, json={"since": logged["createdAt"]}, headers=alice.headers
+    )
+    assert (recovered.status_code, recovered.json()) == (202, {"queued": 0})
     receiver.respond_with(200)
     clock.advance(hours=11)
     assert deliver_due(live_app) == []

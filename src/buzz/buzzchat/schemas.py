@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from buzz.wire import CamelModel, refuses_nulls_schema
 
@@ -52,13 +59,15 @@ class Strict(CamelModel):
         json_schema_extra=refuses_nulls_schema,  # the document says what _no_nulls does
     )
 
-    @model_validator(mode="after")
-    def _no_nulls(self) -> Any:
-        for name in self.model_fields_set:
-            if getattr(self, name) is None:
-                alias = type(self).model_fields[name].alias or name
-                raise ValueError(f"{alias} cannot be null")
-        return self
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nulls(cls, value: Any, info: ValidationInfo) -> Any:
+        # Per field, so the error names the field (`until: cannot be null`), not the body.
+        if value is None:
+            field = cls.model_fields[info.field_name] if info.field_name else None
+            name = (field.alias if field else None) or info.field_name
+            raise ValueError(f"{name} cannot be null")
+        return value
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]

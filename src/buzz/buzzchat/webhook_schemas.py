@@ -11,15 +11,15 @@ from pydantic import (
     StrictBool,
     StringConstraints,
     field_validator,
-    model_validator,
 )
 
 from buzz.buzzchat.events import WebhookEvent
 from buzz.buzzchat.models import Webhook
 from buzz.buzzchat.schemas import Strict
 from buzz.delivery.outbox import TargetView
+from buzz.delivery.schemas import RecoveryWindow
 from buzz.delivery.urls import HttpsUrl
-from buzz.wire import CamelModel, IsoDateTime, refuses_nulls_schema
+from buzz.wire import CamelModel, refuses_nulls_schema
 
 __all__ = [
     "TestOut",
@@ -59,19 +59,8 @@ class WebhookPatch(Strict):
     _events = field_validator("events")(_distinct)
 
 
-class WebhookRecoverRequest(Strict):
-    """The window of failed deliveries to queue again (SPEC §3.10)."""
-
-    since: IsoDateTime = Field(description="Deliveries created at or after this time.")
-    until: IsoDateTime | None = Field(
-        default=None, description="Deliveries created before this time; now when absent."
-    )
-
-    @model_validator(mode="after")
-    def _ordered(self) -> WebhookRecoverRequest:
-        if self.until is not None and self.until <= self.since:
-            raise ValueError("until must be later than since")
-        return self
+class WebhookRecoverRequest(RecoveryWindow, Strict):
+    """The window of failed deliveries to queue again (SPEC §3.10); nulls refused."""
 
 
 class WebhookOut(CamelModel):

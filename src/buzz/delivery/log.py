@@ -93,6 +93,10 @@ def page(
     if where.event_type is not None:
         conditions.append(Delivery.event_type == where.event_type)
     if where.cursor is not None:
+        if offset:  # as Stripe refuses two starting points: which one was meant is unknown
+            raise BadRequest.on(
+                "offset", "offset cannot be combined with cursor: the cursor says where to start"
+            )
         conditions.append(Delivery.id < decode_cursor(where.cursor))
     query = (
         select(Delivery)
@@ -158,13 +162,14 @@ def recover(
     session: Session, *, target_id: str, since: datetime, until: datetime | None, now: datetime
 ) -> int:
     """Queue again, due now, every failed delivery of the target created in [since, until), as
-    Svix's recover; how many. Their attempts are kept; delivered and pending ones are left as
-    they are."""
+    Svix's recover; how many. Their attempts are kept; delivered and pending ones, and test
+    events (sent once from a request, never queued), are left as they are."""
     result = session.execute(
         update(Delivery)
         .where(
             Delivery.target_id == target_id,
             Delivery.status == DeliveryStatus.FAILED.value,
+            Delivery.one_off.is_(False),
             *_window(since, until),
         )
         .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now, lease=None)

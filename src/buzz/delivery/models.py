@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from buzz.db import Base, BigIntPK, JSONType, UTCDateTime, new_uuid
@@ -77,6 +77,8 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     # The token of the claim that holds the row (SPEC §4.2): only that claim records its outcome.
     lease: Mapped[str | None] = mapped_column(String(32))
+    # Sent once from a request (a `/test`), never queued: recover leaves it as it is.
+    one_off: Mapped[bool] = mapped_column(default=False, server_default=false())
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_response_code: Mapped[int | None]

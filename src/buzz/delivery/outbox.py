@@ -242,6 +242,7 @@ def record_one_off(session: Session, sent: OneOff, *, result: AttemptResult) -> 
             payload=sent.payload,
             status=(DeliveryStatus.DELIVERED if result.delivered else DeliveryStatus.FAILED).value,
             attempts=1,
+            one_off=True,
             next_attempt_at=None,
             first_attempt_at=result.at,
             last_response_code=result.response_code,

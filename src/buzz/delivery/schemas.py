@@ -5,11 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
-from buzz.wire import CamelModel
+from buzz.wire import CamelModel, IsoDateTime
 
-__all__ = ["AttemptRecord", "DeliveryDetail", "DeliveryList", "DeliveryRecord", "Recovered"]
+__all__ = [
+    "AttemptRecord",
+    "DeliveryDetail",
+    "DeliveryList",
+    "DeliveryRecord",
+    "Recovered",
+    "RecoveryWindow",
+]
 
 
 class DeliveryRecord(CamelModel):
@@ -57,3 +64,21 @@ class Recovered(CamelModel):
     """How many failed deliveries were queued again."""
 
     queued: int
+
+
+class RecoveryWindow(CamelModel):
+    """The window of failed deliveries to queue again (SPEC §3.10). Each family's body adds its
+    rule for nulls (Buzz: null is absent; BuzzChat: refused)."""
+
+    since: IsoDateTime = Field(description="Deliveries created at or after this time.")
+    until: IsoDateTime | None = Field(
+        default=None, description="Deliveries created before this time; now when absent."
+    )
+
+    @field_validator("until")
+    @classmethod
+    def _after_since(cls, until: datetime | None, info: ValidationInfo) -> datetime | None:
+        since = info.data.get("since")  # absent when since itself was refused
+        if until is not None and since is not None and until <= since:
+            raise ValueError("until must be later than since")
+        return until

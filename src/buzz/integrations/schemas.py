@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
+from buzz.delivery.schemas import RecoveryWindow
 from buzz.delivery.urls import HttpsUrl
 from buzz.integrations.models import EventType, Scope
 from buzz.integrations.validation import (
@@ -14,7 +15,7 @@ from buzz.integrations.validation import (
     check_header_value,
     normalize_slash_command,
 )
-from buzz.wire import CamelModel, IsoDateTime, NullMeansAbsent
+from buzz.wire import CamelModel, NullMeansAbsent
 
 __all__ = [
     "Header",
@@ -151,16 +152,5 @@ class TestResult(CamelModel):
     error: str | None = Field(default=None, description="Why it was not delivered.")
 
 
-class RecoverRequest(NullMeansAbsent):
-    """The window of failed deliveries to queue again (SPEC §3.10)."""
-
-    since: IsoDateTime = Field(description="Deliveries created at or after this time.")
-    until: IsoDateTime | None = Field(
-        default=None, description="Deliveries created before this time; now when absent."
-    )
-
-    @model_validator(mode="after")
-    def _ordered(self) -> RecoverRequest:
-        if self.until is not None and self.until <= self.since:
-            raise ValueError("until must be later than since")
-        return self
+class RecoverRequest(RecoveryWindow, NullMeansAbsent):
+    """The window of failed deliveries to queue again (SPEC §3.10); null means absent."""

@@ -46,7 +46,9 @@ async def log_query(  # async: no thread hop for parsing a query string
     cursor: Annotated[
         str | None,
         Query(
-            min_length=1, max_length=64, description="The `next` of the previous page, as it was."
+            min_length=1,
+            max_length=64,
+            description="The `next` of the previous page, as it was; not with `offset`.",
         ),
     ] = None,
 ) -> LogQuery:
