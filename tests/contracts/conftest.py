@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.contracts.receiving import Integrator, TlsFiles, delivering_server, issue_tls
+from tests.serving import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_TOOLS = ROOT / "tools" / "node"
@@ -42,3 +46,27 @@ def node() -> str:
     if path is None:
         pytest.fail("the contract tests need node and npm (see the README)")
     return path
+
+
+# A module's receivers, its `buzz serve` that delivers to them, and the integrator using it: one
+# of each per module, so one module's targets never get another's events.
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return issue_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def server(tls: TlsFiles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with delivering_server(tmp_path_factory.mktemp("server"), tls) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def integrator(server: LiveServer) -> Iterator[Integrator]:
+    someone = Integrator(server)
+    try:
+        yield someone
+    finally:
+        someone.close()

@@ -30,11 +30,9 @@ from buzz.delivery.signing import new_signing_secret
 from tests.contracts.receiving import (
     Integrator,
     TlsFiles,
-    delivering_server,
-    issue_tls,
     wait_for,
 )
-from tests.serving import LiveServer, free_port
+from tests.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -92,26 +90,6 @@ class ExampleReceiver:
 
 
 StartExample = Callable[[str, str, int], ExampleReceiver]
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return issue_tls(tmp_path_factory.mktemp("examples-tls"))
-
-
-@pytest.fixture(scope="module")
-def server(tls: TlsFiles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with delivering_server(tmp_path_factory.mktemp("examples-server"), tls) as live:
-        yield live
-
-
-@pytest.fixture(scope="module")
-def integrator(server: LiveServer) -> Iterator[Integrator]:
-    someone = Integrator(server)
-    try:
-        yield someone
-    finally:
-        someone.close()
 
 
 @pytest.fixture

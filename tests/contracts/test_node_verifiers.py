@@ -25,11 +25,8 @@ from buzz.delivery.signing import new_signing_secret
 from tests.contracts.receiving import (
     Integrator,
     TlsFiles,
-    delivering_server,
-    issue_tls,
     wait_for,
 )
-from tests.serving import LiveServer
 
 RECEIVER = Path(__file__).parent / "node" / "receiver.cjs"
 VALID = "valid"
@@ -83,11 +80,6 @@ class NodeReceiver:
 
 
 @pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return issue_tls(tmp_path_factory.mktemp("node-tls"))
-
-
-@pytest.fixture(scope="module")
 def receiver(
     node: str, node_modules: Path, tls: TlsFiles, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[NodeReceiver]:
@@ -96,21 +88,6 @@ def receiver(
         yield rx
     finally:
         rx.close()
-
-
-@pytest.fixture(scope="module")
-def server(tls: TlsFiles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with delivering_server(tmp_path_factory.mktemp("node-server"), tls) as live:
-        yield live
-
-
-@pytest.fixture(scope="module")
-def integrator(server: LiveServer) -> Iterator[Integrator]:
-    someone = Integrator(server)
-    try:
-        yield someone
-    finally:
-        someone.close()
 
 
 @pytest.fixture(autouse=True)
