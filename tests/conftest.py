@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -28,11 +30,32 @@ from tests.serving import LiveServer, buzz_serve
 TEST_DATABASE_URL = os.environ.get("BUZZ_TEST_DATABASE_URL", "sqlite://")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
 ON_SQLITE_FILE = TEST_DATABASE_URL == "sqlite-file"
+NODE_TOOLS = Path(__file__).resolve().parents[1] / "tools" / "node"
 
 
 def pytest_report_header() -> str:
     kind = "sqlite (a file per test)" if ON_SQLITE_FILE else "sqlite (in memory)"
     return f"buzz database: {'postgresql' if ON_POSTGRES else kind}"
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> Path:
+    """`tools/node/node_modules` (the contract tests' node tools, the browser tests' axe-core),
+    installed from `tools/node/package-lock.json` if it is not there yet or the lock is newer,
+    as `.ci/run` does: the README's test command needs no step of its own, only node and npm."""
+    modules = NODE_TOOLS / "node_modules"
+    lock = NODE_TOOLS / "package-lock.json"
+    stamp = modules / ".package-lock.json"  # npm's own record of what it installed
+    if not stamp.exists() or stamp.stat().st_mtime < lock.stat().st_mtime:
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("these tests need node and npm (see the README)")
+        subprocess.run(  # noqa: S603 - npm from PATH, fixed arguments
+            [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(NODE_TOOLS)],
+            check=True,
+            capture_output=True,
+        )
+    return modules
 
 
 @pytest.fixture(scope="session")

@@ -2,42 +2,20 @@
 
 The node tools (`standardwebhooks`, `svix`, the MCP Inspector) are pinned in
 `tools/node/package-lock.json`. `.ci/run` installs them with `npm ci --prefix tools/node`; a test
-run that finds them missing installs them the same way, so the README's test command needs no
-step of its own (only node and npm on the machine).
+run that finds them missing installs them the same way (the `node_modules` fixture, in
+tests/conftest.py: the browser tests use it too), so the README's test command needs no step of
+its own (only node and npm on the machine).
 """
 
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.contracts.receiving import Integrator, TlsFiles, delivering_server, issue_tls
 from tests.serving import LiveServer
-
-ROOT = Path(__file__).resolve().parents[2]
-NODE_TOOLS = ROOT / "tools" / "node"
-
-
-@pytest.fixture(scope="session")
-def node_modules() -> Path:
-    """`tools/node/node_modules`, installed from the lock file if it is not there yet."""
-    modules = NODE_TOOLS / "node_modules"
-    lock = NODE_TOOLS / "package-lock.json"
-    stamp = modules / ".package-lock.json"  # npm's own record of what it installed
-    if not stamp.exists() or stamp.stat().st_mtime < lock.stat().st_mtime:
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("the contract tests need node and npm (see the README)")
-        subprocess.run(  # noqa: S603 - npm from PATH, fixed arguments
-            [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(NODE_TOOLS)],
-            check=True,
-            capture_output=True,
-        )
-    return modules
 
 
 @pytest.fixture(scope="session")

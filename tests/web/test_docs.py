@@ -54,3 +54,14 @@ def test_the_page_loads_only_what_the_service_serves(client: TestClient, page: s
     if page == "/docs":
         # Nor does Swagger UI send the document to validator.swagger.io.
         assert '"validatorUrl": null' in html
+
+
+def test_the_redoc_bundle_fetches_no_logo_from_redoclys_cdn(client: TestClient) -> None:
+    """ReDoc's sidebar footer shows Redocly's logo from its CDN whatever the options; the
+    bundle we serve names a local image instead (the browser test sees no request leave)."""
+    bundle = client.get("/docs/redoc.standalone.js")
+
+    assert bundle.status_code == 200
+    assert "javascript" in bundle.headers["content-type"]
+    assert "cdn.redoc.ly" not in bundle.text
+    assert "data:image/svg+xml" in bundle.text

@@ -1,7 +1,9 @@
 """Swagger UI at `/docs` and ReDoc at `/redoc`, with every asset served by this service.
 
 FastAPI's own pages load their scripts from a CDN, so they are blank on an offline or
-loopback-only host. The files come from the pinned `fastapi-offline` package.
+loopback-only host. The files come from the pinned `fastapi-offline` package; ReDoc's bundle is
+served with the one address it would still fetch (Redocly's logo, in its sidebar footer)
+replaced by a local image.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from fastapi.openapi.docs import (
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 __all__ = ["ASSETS", "install"]
@@ -22,6 +24,17 @@ __all__ = ["ASSETS", "install"]
 ASSETS = "/docs-assets"
 _FILES = str(files("fastapi_offline") / "static")
 _OAUTH2_REDIRECT = "/docs/oauth2-redirect"
+_REDOC_JS = "/docs/redoc.standalone.js"
+_REDOCLY_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+_LOCAL_LOGO = (
+    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"
+    "%3Cpath d='M8 1 15 8 8 15 1 8z' fill='%235b4bdb'/%3E%3C/svg%3E"
+)
+
+
+def _redoc_bundle() -> bytes:
+    bundle = (files("fastapi_offline") / "static" / "redoc.standalone.js").read_bytes()
+    return bundle.replace(_REDOCLY_LOGO.encode(), _LOCAL_LOGO.encode())
 
 
 def install(app: FastAPI) -> None:
@@ -47,13 +60,23 @@ def install(app: FastAPI) -> None:
     async def swagger_ui_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
+    redoc_bundle = _redoc_bundle()
+
+    @app.get(_REDOC_JS, include_in_schema=False)
+    async def redoc_js() -> Response:
+        return Response(
+            redoc_bundle,
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         return get_redoc_html(
             openapi_url=f"{root}{app.openapi_url}",
             title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{root}{ASSETS}/redoc.standalone.js",
+            redoc_js_url=f"{root}{_REDOC_JS}",
             redoc_favicon_url=f"{root}{ASSETS}/favicon.png",
             with_google_fonts=False,
         )
