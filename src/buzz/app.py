@@ -39,6 +39,8 @@ from buzz.platform import auth as platform_auth
 from buzz.platform.events import EVENT_BUS, EventBus
 from buzz.platform.oauth import router as oauth_router
 from buzz.platform.routes import router as platform_router
+from buzz.portal import access as portal_access
+from buzz.portal.install import install as install_portal
 from buzz.ratelimit import RATE_LIMITER, RateLimiter
 from buzz.settings import SETTINGS, Settings, SettingsError, load_settings
 from buzz.web import docs as api_docs
@@ -69,7 +71,11 @@ Server side of two APIs:
 
 
 # Each domain's purge of what expired, run by housekeeping.
-PURGES: tuple[Purge, ...] = (platform_auth.purge_expired_tokens, callback.purge_expired)
+PURGES: tuple[Purge, ...] = (
+    platform_auth.purge_expired_tokens,
+    callback.purge_expired,
+    portal_access.purge_expired,
+)
 
 
 def background_work(
@@ -211,6 +217,7 @@ def create_app(
     app.include_router(deliveries_router)
     app.include_router(callback_router)
     buzzchat_routes.include(app)
+    install_portal(app)
     api_docs.install(app)
     mcp_endpoint = mcp_http.install(app)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]

@@ -10,10 +10,11 @@ from buzz.buzzchat import models as buzzchat_models
 from buzz.delivery import models as delivery_models
 from buzz.integrations import models as integrations_models
 from buzz.platform import models as platform_models
+from buzz.portal import models as portal_models
 
 __all__ = ["load_all_models"]
 
-_DOMAINS = (buzzchat_models, delivery_models, integrations_models, platform_models)
+_DOMAINS = (buzzchat_models, delivery_models, integrations_models, platform_models, portal_models)
 
 
 def load_all_models() -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable, Iterator
 from typing import Any
 
-import fastapi.routing
 import pytest
 from fastapi.testclient import TestClient
 
@@ -15,6 +13,7 @@ from buzz.app import create_app
 from buzz.settings import Settings
 from buzz.testing import SeededSubscriber
 from tests.buzzchat.helpers import API, chat, error, ok, settings_patch
+from tests.support.routes import flat_routes
 
 SEED_INVALID_KEY = {
     "success": False,
@@ -26,19 +25,13 @@ SEED_INVALID_KEY = {
 RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
 
 
-def _flat_routes(routes: Iterable[Any]) -> Iterator[Any]:
-    """Every route of the app, with included routers expanded (whatever FastAPI's version)."""
-    expand = getattr(fastapi.routing, "iter_route_contexts", None)
-    yield from expand(list(routes)) if expand else routes
-
-
 def api_routes() -> list[tuple[str, str]]:
     """(method, path) of every route of the app under /api/v1, read from `app.routes`."""
     app = create_app(Settings(database_url="sqlite://", embedded_worker=False, _env_file=None))  # type: ignore[call-arg]
     try:
         found = {
             (method, route.path)
-            for route in _flat_routes(app.routes)
+            for route in flat_routes(app.routes)
             if isinstance(getattr(route, "path", None), str) and route.path.startswith(f"{API}/")
             for method in (getattr(route, "methods", None) or ())
             if method != "HEAD"

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.orm import Session
 
 from buzz.delivery.models import Attempt, Delivery, DeliveryStatus
@@ -19,7 +20,18 @@ from buzz.delivery.outbox import wake_after_commit
 from buzz.delivery.schemas import AttemptRecord, DeliveryDetail, DeliveryList, DeliveryRecord
 from buzz.errors import BadRequest, NotFound
 
-__all__ = ["LogFilter", "decode_cursor", "detail", "encode_cursor", "page", "recover", "redeliver"]
+__all__ = [
+    "Health",
+    "LogFilter",
+    "decode_cursor",
+    "detail",
+    "encode_cursor",
+    "health",
+    "page",
+    "payload",
+    "recover",
+    "redeliver",
+]
 
 
 class LogFilter(Protocol):
@@ -144,6 +156,11 @@ def detail(session: Session, *, target_id: str, delivery_id: str) -> DeliveryDet
     )
 
 
+def payload(session: Session, *, target_id: str, delivery_id: str) -> bytes:
+    """The exact body one of the target's deliveries POSTs; 404 otherwise."""
+    return _get(session, target_id=target_id, delivery_id=delivery_id).payload
+
+
 def redeliver(
     session: Session, *, target_id: str, delivery_id: str, now: datetime
 ) -> DeliveryRecord:
@@ -179,3 +196,50 @@ def recover(
     if queued:
         wake_after_commit(session)
     return queued
+
+
+@dataclass(frozen=True)
+class Health:
+    """How a target has fared since a time: its deliveries made since then that were delivered
+    and that failed, and the last answer it gave (of any time)."""
+
+    delivered: int = 0
+    failed: int = 0
+    last_response_code: int | None = None
+    last_error: str | None = None
+    last_attempt_at: datetime | None = None
+
+
+def health(session: Session, target_ids: list[str], *, since: datetime) -> dict[str, Health]:
+    """The health of each target of `target_ids` (SPEC §7's "delivered and failed in 24 h")."""
+    if not target_ids:
+        return {}
+    d = Delivery
+    counts = session.execute(
+        select(
+            d.target_id,
+            func.sum(case((d.status == DeliveryStatus.DELIVERED.value, 1), else_=0)),
+            func.sum(case((d.status == DeliveryStatus.FAILED.value, 1), else_=0)),
+        )
+        .where(d.target_id.in_(target_ids), d.created_at >= since)
+        .group_by(d.target_id)
+    ).all()
+    found = {row[0]: (int(row[1] or 0), int(row[2] or 0)) for row in counts}
+    latest = (
+        select(func.max(Attempt.id))
+        .join(d, d.id == Attempt.delivery_id)
+        .where(d.target_id.in_(target_ids))
+        .group_by(d.target_id)
+    )
+    last = session.execute(
+        select(d.target_id, Attempt.response_code, Attempt.error, Attempt.at)
+        .join(d, d.id == Attempt.delivery_id)
+        .where(Attempt.id.in_(latest))
+    ).all()
+    answers = {row[0]: (row[1], row[2], row[3]) for row in last}
+    result = {}
+    for target_id in target_ids:
+        delivered, failed = found.get(target_id, (0, 0))
+        code, error, at = answers.get(target_id, (None, None, None))
+        result[target_id] = Health(delivered, failed, code, error, at)
+    return result

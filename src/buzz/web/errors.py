@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError as DatabaseUnavailable
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -48,6 +48,9 @@ class ErrorFamily:
     render: Renderer
     media_type: str = "application/json"
     extra: dict[str, Any] = field(default_factory=dict)
+    # A family that answers people rather than programs (the portal's HTML pages) writes the
+    # whole response; `render` is then unused.
+    respond: Callable[[Request | None, str, ApiError], Response] | None = None
 
 
 def _domo_render(_request: Request | None, path: str, error: ApiError) -> dict[str, Any]:
@@ -91,9 +94,13 @@ def _reason(status: int) -> str:
 
 def error_response(
     app: Any, path: str, error: ApiError, request: Request | None = None
-) -> JSONResponse:
+) -> Response:
     """Render `error` for `path` in its family's envelope."""
     family = family_of(app, path)
+    if family.respond is not None:
+        response = family.respond(request, path, error)
+        response.headers.update(error.headers or {})
+        return response
     return JSONResponse(
         family.render(request, path, error),
         status_code=error.status,
@@ -154,11 +161,11 @@ def allowed_methods(request: Request) -> list[str]:
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error of the app through the family envelopes."""
 
-    async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
         return error_response(request.app, request.url.path, exc, request)
 
-    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         messages = {
             404: f"No route matches {request.url.path}",
@@ -171,11 +178,11 @@ def install_error_handlers(app: FastAPI) -> None:
         error = ApiError(message, status=exc.status_code, headers=headers)
         return error_response(request.app, request.url.path, error, request)
 
-    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         return error_response(request.app, request.url.path, validation_error(exc), request)
 
-    async def on_database_busy(request: Request, exc: Exception) -> JSONResponse:
+    async def on_database_busy(request: Request, exc: Exception) -> Response:
         log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
         error = ApiError(
             "The service is busy; retry shortly",
