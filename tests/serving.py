@@ -50,10 +50,11 @@ def free_port() -> int:
 
 @contextmanager
 def buzz_serve(
-    tmp_path: Path, *, args: Sequence[str] = (), **extra_env: str
+    tmp_path: Path, *, args: Sequence[str] = (), port: int | None = None, **extra_env: str
 ) -> Iterator[LiveServer]:
-    """`python -m buzz serve [args]` on a SQLite file in `tmp_path`, stopped (SIGTERM) on exit."""
-    port = free_port()
+    """`python -m buzz serve [args]` on a SQLite file in `tmp_path`, stopped (SIGTERM) on exit;
+    on `port` when given (to name the server's own address in its settings), a free one else."""
+    port = port or free_port()
     env = {
         **os.environ,
         "BUZZ_DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",

@@ -18,7 +18,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from buzz.db import Database
 from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS, Live, Watch, open_page
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL, _empty_tables
-from tests.serving import buzz_serve
+from tests.serving import buzz_serve, free_port
+from tests.support.https_receiver import HttpsReceiver
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -62,7 +63,8 @@ def _emptied(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """`buzz serve`, bootstrapped, for one test module.
+    """`buzz serve`, bootstrapped, for one test module, its dispatcher delivering to a local
+    HTTPS receiver (`live.receiver`) and its portal links naming its own address.
 
     A module's tests share it (a server and its bootstrap take a second or two), but no two
     modules do: pytest runs a module's tests together, so on PostgreSQL no other module's test
@@ -71,16 +73,25 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     test.
     """
     directory = tmp_path_factory.mktemp("live")
-    env = {"BUZZ_RATE_LIMIT_PER_MINUTE": "100000"}  # a page may make many calls
-    if ON_POSTGRES:
-        env["BUZZ_DATABASE_URL"] = TEST_DATABASE_URL
-        _emptied(TEST_DATABASE_URL)
-    try:
-        with buzz_serve(directory, **env) as server:
-            yield Live(server=server, bootstrap=server.bootstrap())
-    finally:
+    port = free_port()
+    with HttpsReceiver() as receiver:
+        env = {
+            "BUZZ_RATE_LIMIT_PER_MINUTE": "100000",  # a page may make many calls
+            "BUZZ_PUBLIC_URL": f"http://127.0.0.1:{port}",  # in the portal links it hands out
+            # Its dispatcher delivers to the module's local HTTPS receiver.
+            "BUZZ_EMBEDDED_WORKER": "true",
+            "BUZZ_ALLOW_PRIVATE_TARGETS": "true",
+            "BUZZ_DISPATCH_CA_BUNDLE": receiver.ca_pem_path,
+        }
         if ON_POSTGRES:
+            env["BUZZ_DATABASE_URL"] = TEST_DATABASE_URL
             _emptied(TEST_DATABASE_URL)
+        try:
+            with buzz_serve(directory, port=port, **env) as server:
+                yield Live(server=server, bootstrap=server.bootstrap(), receiver=receiver)
+        finally:
+            if ON_POSTGRES:
+                _emptied(TEST_DATABASE_URL)
 
 
 @pytest.fixture

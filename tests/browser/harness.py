@@ -31,6 +31,7 @@ from playwright.sync_api import (
 
 from tests.conftest import NODE_TOOLS
 from tests.serving import LiveServer
+from tests.support.https_receiver import HttpsReceiver
 
 __all__ = [
     "CHROMIUM",
@@ -72,10 +73,12 @@ def _origin(url: str) -> str:
 
 @dataclass(frozen=True)
 class Live:
-    """A running `buzz serve` and what `buzz admin bootstrap` made on it."""
+    """A running `buzz serve` (its dispatcher on, delivering to `receiver`) and what
+    `buzz admin bootstrap` made on it."""
 
     server: LiveServer
     bootstrap: dict[str, Any]  # user, client (clientId, clientSecret), subscriber, apiKey
+    receiver: HttpsReceiver
 
     @property
     def base_url(self) -> str:
@@ -151,16 +154,16 @@ def open_page(browser: Browser, watch: Watch, **options: Any) -> Iterator[Page]:
     """A fresh context and page, attached to `watch`; the context is closed on exit. `options`
     go to `browser.new_context` (base_url, ...). The caller decides what the watch's record
     means: the `page` fixture fails the test."""
-    context = browser.new_context(
-        viewport=VIEWPORT,  # type: ignore[arg-type]
-        locale="en-US",
-        timezone_id="UTC",
-        color_scheme="light",
-        reduced_motion="reduce",
+    settings: dict[str, Any] = {
+        "viewport": VIEWPORT,
+        "locale": "en-US",
+        "timezone_id": "UTC",
+        "color_scheme": "light",
+        "reduced_motion": "reduce",
         # A service worker's requests would bypass context.route, and so the origin guard.
-        service_workers="block",
-        **options,
-    )
+        "service_workers": "block",
+    }
+    context = browser.new_context(**(settings | options))
     try:
         watch.attach(context)
         yield context.new_page()

@@ -99,7 +99,7 @@ def test_a_link_opens_a_session_with_an_httponly_samesite_cookie(
     assert "samesite=lax" in cookie.lower()
     assert "path=/portal" in cookie.lower()
     assert "secure" not in attributes  # plain http: a Secure cookie would never come back
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
     assert "Weather" in viewer.page("/")  # the integration's name
 
 

@@ -29,7 +29,9 @@ SECURITY_HEADERS = {
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
-    "Referrer-Policy": "no-referrer",  # a link's token never leaves in a Referer
+    # A link's token never leaves in a Referer to another site; within the portal the browser
+    # still names its origin on form POSTs (under no-referrer, Chromium sends `Origin: null`).
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",

@@ -38,10 +38,45 @@
     }
   }
 
+  // A pending delivery's page follows it: every 1.5 s it reads itself again and swaps in its
+  // status, facts and attempts, until the delivery is delivered or failed (or 2 minutes pass).
+  function follow(root) {
+    const live = root.querySelector("[data-refresh]");
+    if (!live) {
+      return;
+    }
+    let tries = 0;
+    const timer = window.setInterval(async () => {
+      tries += 1;
+      try {
+        const response = await fetch(window.location.pathname, { credentials: "same-origin" });
+        if (!response.ok) {
+          window.clearInterval(timer);
+          return;
+        }
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+        for (const id of ["live", "attempts"]) {
+          const next = fresh.getElementById(id);
+          const now = document.getElementById(id);
+          if (next && now) {
+            now.replaceWith(next);
+            localTimes(next);
+          }
+        }
+        if (!fresh.querySelector("[data-refresh]") || tries >= 80) {
+          window.clearInterval(timer);
+        }
+      } catch (error) {
+        window.clearInterval(timer);
+      }
+    }, 1500);
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     localTimes(document);
     zoneFields(document);
     confirmations(document);
+    follow(document);
   });
 
   window.buzzPortal = { localTimes };
