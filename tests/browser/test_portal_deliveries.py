@@ -7,12 +7,18 @@ is checked by the `page` fixture (no console error, nothing fetched off origin) 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from buzz.db import Database
+from buzz.models import load_all_models  # noqa: F401 - every table known to the session
+from buzz.portal.access import LINK_LIFETIME
+from buzz.portal.models import PortalLink
+from buzz.security import hash_secret, random_token
 from tests.browser.harness import Live, Watch, axe_violations, open_page, screenshot
 
 PHONE = {"width": 375, "height": 740}
@@ -21,11 +27,11 @@ PHONE = {"width": 375, "height": 740}
 class Seller:
     """The bootstrap's BuzzChat subscriber, calling the API as an integrator would."""
 
-    def __init__(self, live: Live) -> None:
+    def __init__(self, live: Live, key: str | None = None) -> None:
         self.live = live
         self.http = httpx.Client(
             base_url=f"{live.base_url}/api/v1",
-            headers={"Authorization": f"Bearer {live.bootstrap['apiKey']['key']}"},
+            headers={"Authorization": f"Bearer {key or live.bootstrap['apiKey']['key']}"},
             timeout=30,
         )
 
@@ -154,11 +160,36 @@ def test_times_are_in_the_viewers_zone_with_utc_on_hover(
     assert watch.problems() == []
 
 
-def test_a_used_or_forged_link_and_another_tenants_ids_are_refused(
+def expired_link(live: Live, seller: Seller) -> str:
+    """A link of the seller's made an hour and a minute ago: written straight into the server's
+    database, as the link route would have written it then (the server's clock is real)."""
+    token = random_token()
+    made = datetime.now(UTC) - timedelta(hours=1, minutes=1)
+    database = Database(live.server.env["BUZZ_DATABASE_URL"])
+    try:
+        with database.session() as session:
+            session.add(
+                PortalLink(
+                    token_hash=hash_secret(token),
+                    subscriber_id=live.bootstrap["subscriber"]["id"],
+                    created_at=made,
+                    expires_at=made + LINK_LIFETIME,
+                )
+            )
+            session.commit()
+    finally:
+        database.dispose()
+    return f"{live.base_url}/portal/open/{token}"
+
+
+def test_expired_used_and_forged_links_and_another_sellers_ids_are_refused(
     page: Page, watch: Watch, live: Live, seller: Seller, failing_hook: dict[str, Any]
 ) -> None:
     # Chromium logs every 4xx page it loads as a console error: these are expected.
     watch.allow_console(r"status of 4(04|10)")
+    page.goto(expired_link(live, seller))
+    expect(page.get_by_role("alert")).to_contain_text("has expired")
+
     link = seller.portal_link()
     page.goto(link)
     page.goto(link)  # again: links open once
@@ -168,5 +199,16 @@ def test_a_used_or_forged_link_and_another_tenants_ids_are_refused(
     page.goto(f"{live.base_url}/portal/open/forged-token")
     expect(page.get_by_role("alert")).to_contain_text("not one of ours")
 
-    page.goto(f"{live.base_url}/portal/targets/wh_someone_elses/deliveries")
-    expect(page.get_by_role("alert")).to_contain_text("not found")
+    rival = Seller(live, live.server.bootstrap()["apiKey"]["key"])
+    theirs = rival.call(
+        "POST",
+        "/webhooks",
+        201,
+        json={"url": live.receiver.url("/rival"), "events": ["bot.started"]},
+    )
+    page.goto(seller.portal_link())
+    for path in (f"/targets/{theirs['id']}/deliveries", f"/targets/{theirs['id']}/deliveries/x"):
+        page.goto(f"{live.base_url}/portal{path}")
+        expect(page.get_by_role("alert")).to_contain_text("not found")
+    expect(page.locator("body")).not_to_contain_text(theirs["url"])
+    rival.http.close()
