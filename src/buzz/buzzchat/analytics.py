@@ -8,7 +8,7 @@ partial hour, so the work grows with the days in the period, never with the mess
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -19,7 +19,15 @@ from buzz.buzzchat import counts
 from buzz.buzzchat.models import BotMessage, MessageKind, MessageStatus
 from buzz.wire import CamelModel
 
-__all__ = ["Analytics", "Period", "TriggerCount", "faq_triggers", "summary"]
+__all__ = [
+    "Analytics",
+    "DayCounts",
+    "Period",
+    "TriggerCount",
+    "daily_by_kind",
+    "faq_triggers",
+    "summary",
+]
 
 
 class Period(StrEnum):
@@ -58,44 +66,71 @@ class TriggerCount(CamelModel):
     count: int
 
 
+class DayCounts(CamelModel):
+    """Bot messages sent on one UTC day (within the period), by kind."""
+
+    day: date
+    welcome: int
+    faq: int
+    timer: int
+    api: int
+    total: int
+
+
 def _ceil(moment: datetime, floor: Callable[[datetime], datetime], unit: timedelta) -> datetime:
     floored = floor(moment)
     return floored if floored == moment else floored + unit
 
 
-def _totals(
-    session: Session, *, account_id: str, period: Period, now: datetime, by: str
-) -> dict[str, int]:
-    """Sent messages in the period by `by` ("kind" or "keyword"), from the cheapest rows.
+def _sums(
+    session: Session, *, account_id: str, period: Period, now: datetime, by: str, per_day: bool
+) -> dict[tuple[datetime | None, str], int]:
+    """Sent messages in the period by `by` ("kind" or "keyword"), from the cheapest rows; keyed
+    by (UTC day, value) when `per_day`, else by (None, value).
 
     All time: the daily counters. Else the window [start, now] is split into the start's partial
     hour (counted from the messages themselves, exactly), the whole hours before the first
-    whole day (hourly counters), and the days from there on (daily counters).
+    whole day (hourly counters), and the days from there on (daily counters). The first two
+    parts lie inside the start's own day, so per day they are that day's.
     """
     hourly, daily = (
         (counts.HOURLY_MESSAGES, counts.DAILY_MESSAGES)
         if by == "kind"
         else (counts.HOURLY_FAQ, counts.DAILY_FAQ)
     )
-    totals: dict[str, int] = {}
+    totals: dict[tuple[datetime | None, str], int] = {}
 
-    def add(query: Select[Any]) -> None:
-        for value, n in session.execute(query):
+    def add(query: Select[Any], day: datetime | None) -> None:
+        """Rows of (value, n), all of `day`; or of (value, day, n) when `day` is None and the
+        query groups by day."""
+        for row in session.execute(query):
+            value, n = row[0], row[-1]
             if value is not None:
-                totals[value] = totals.get(value, 0) + int(n or 0)
+                key = (row[1] if len(row) == 3 else day, value)
+                totals[key] = totals.get(key, 0) + int(n or 0)
 
-    def summed(table: Table, column: str, since: datetime | None, until: datetime | None) -> None:
-        query = select(table.c[by], func.sum(table.c.count)).where(table.c.account_id == account_id)
+    def summed(
+        table: Table,
+        column: str,
+        since: datetime | None,
+        until: datetime | None,
+        day: datetime | None,
+    ) -> None:
+        grouped = [table.c[by]]
+        if per_day and column == "day":
+            grouped.append(table.c.day)
+        query = select(*grouped, func.sum(table.c.count)).where(table.c.account_id == account_id)
         if since is not None:
             query = query.where(table.c[column] >= since)
         if until is not None:
             query = query.where(table.c[column] < until)
-        add(query.group_by(table.c[by]))
+        add(query.group_by(*grouped), day)
 
     if period is Period.ALL:
-        summed(daily, "day", None, None)
+        summed(daily, "day", None, None, None)
         return totals
     start = now - _SPANS[period]
+    start_day = counts.day_of(start) if per_day else None
     first_hour = _ceil(start, counts.hour_of, timedelta(hours=1))
     first_day = _ceil(start, counts.day_of, timedelta(days=1))
     if start < first_hour:
@@ -108,12 +143,21 @@ def _totals(
                 BotMessage.sent_at < first_hour,
                 BotMessage.status == MessageStatus.SENT.value,
             )
-            .group_by(column)
+            .group_by(column),
+            start_day,
         )
     if first_hour < first_day:
-        summed(hourly, "hour", first_hour, first_day)
-    summed(daily, "day", first_day, None)
+        summed(hourly, "hour", first_hour, first_day, start_day)
+    summed(daily, "day", first_day, None, None)
     return totals
+
+
+def _totals(
+    session: Session, *, account_id: str, period: Period, now: datetime, by: str
+) -> dict[str, int]:
+    """Sent messages in the period by `by` ("kind" or "keyword")."""
+    found = _sums(session, account_id=account_id, period=period, now=now, by=by, per_day=False)
+    return {value: n for (_, value), n in found.items()}
 
 
 def _percent(part: int, total: int) -> float:
@@ -148,3 +192,26 @@ def faq_triggers(
     totals = _totals(session, account_id=account_id, period=period, now=now, by="keyword")
     ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
     return [TriggerCount(keyword=k, count=n) for k, n in ranked[:limit] if n > 0]
+
+
+def daily_by_kind(
+    session: Session, *, account_id: str, period: Period, now: datetime
+) -> list[DayCounts]:
+    """Bot messages sent in the period per UTC day and kind, oldest first, days without any
+    included: from the day the period starts in (counted from its start, so the days add up
+    to `summary`) to today; all time, from the first day with a message."""
+    found = _sums(session, account_id=account_id, period=period, now=now, by="kind", per_day=True)
+    days = {day for day, _ in found if day is not None}
+    if period is Period.ALL:
+        if not days:
+            return []
+        first = min(days)
+    else:
+        first = counts.day_of(now - _SPANS[period])
+    shown = []
+    day = first
+    while day <= now:
+        by_kind = {k.value: found.get((day, k.value), 0) for k in MessageKind}
+        shown.append(DayCounts(day=day.date(), total=sum(by_kind.values()), **by_kind))
+        day += timedelta(days=1)
+    return shown
