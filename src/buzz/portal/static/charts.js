@@ -78,20 +78,17 @@
     return new uPlot(opts, [xs, ...drawOrder.map((kind) => stacked[kind])], el);
   }
 
-  // Top FAQ triggers as horizontal bars, the most replies at the top.
+  // Top FAQ triggers as bars, the most replies first, each labelled with its keyword.
   function triggersChart(el, data) {
     const rows = data.triggers;
     const n = rows.length;
     const xs = rows.map((_, i) => i);
     const counts = rows.map((t) => t.count);
-    const top = Math.max(1, ...counts);
-    const short = rows.map((t) => (t.keyword.length > 20 ? t.keyword.slice(0, 19) + "…" : t.keyword));
-    const measure = document.createElement("canvas").getContext("2d");
-    measure.font = "12px system-ui, -apple-system, sans-serif";
-    const labelWidth = Math.ceil(Math.max(...short.map((s) => measure.measureText(s).width))) + 18;
+    const top = Math.max(1, Math.ceil(Math.max(...counts) * 1.1));
+    const short = rows.map((t) => (t.keyword.length > 12 ? t.keyword.slice(0, 11) + "…" : t.keyword));
     const opts = {
       width: widthOf(el),
-      height: 44 + 30 * n,
+      height: 220,
       series: [
         { label: "Trigger", value: (u, v) => (v == null || rows[v] === undefined ? "—" : rows[v].keyword) },
         {
@@ -99,26 +96,24 @@
           stroke: COLORS.faq,
           fill: COLORS.faq,
           width: 0,
-          paths: uPlot.paths.bars({ size: [0.6, 24] }),
+          paths: uPlot.paths.bars({ size: [0.6, 64] }),
           points: { show: false },
           value: (u, v) => (v == null ? "—" : String(v)),
         },
       ],
       cursor: { points: { show: false }, drag: { x: false, y: false } },
       scales: {
-        x: { time: false, ori: 1, dir: -1, range: () => [-0.5, n - 0.5] },
-        y: { ori: 0, dir: 1, range: () => [0, top] },
+        x: { time: false, range: () => [-0.5, n - 0.5] },
+        y: { range: () => [0, top] },
       },
       axes: [
         axis({
-          side: 3,
-          size: Math.min(labelWidth, Math.floor(widthOf(el) * 0.45)),
           grid: { show: false },
-          space: 16,
+          space: 40,
           incrs: [1],
           values: (u, splits) => splits.map((i) => (Number.isInteger(i) && short[i] !== undefined ? short[i] : "")),
         }),
-        axis({ side: 2, incrs: integerSplits(top), values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : "")) }),
+        axis({ incrs: integerSplits(top), values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : "")) }),
       ],
     };
     return new uPlot(opts, [xs, counts], el);
