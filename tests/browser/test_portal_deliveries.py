@@ -124,23 +124,32 @@ def test_the_event_catalogue_and_a_test_event(
     expect(page.get_by_role("status")).to_contain_text("Delivered: the receiver answered 204")
 
 
-def test_it_is_usable_375_px_wide(
+def test_every_page_is_usable_375_px_wide(
     browser: Browser, live: Live, seller: Seller, failing_hook: dict[str, Any]
 ) -> None:
     watch = Watch(live.base_url)
     with open_page(browser, watch, base_url=live.base_url, viewport=PHONE) as phone:
         phone.goto(seller.portal_link())  # waits for the load event
-        width = phone.evaluate("() => document.documentElement.scrollWidth")
-        assert width <= PHONE["width"], f"the page scrolls sideways: {width} px"
         card = phone.locator(f"[data-target='{failing_hook['id']}']")
         expect(card.get_by_role("button", name="Pause")).to_be_visible()
-        card.get_by_role("link", name="Deliveries").click()
-        phone.wait_for_url("**/deliveries")
-        phone.wait_for_load_state("load")  # its stylesheet applied
-        width = phone.evaluate("() => document.documentElement.scrollWidth")
-        assert width <= PHONE["width"], f"the log scrolls sideways: {width} px"
-        no_serious_violations(phone)
-        screenshot(phone, "portal-phone")
+        [delivery] = seller.call("GET", f"/webhooks/{failing_hook['id']}/deliveries")["deliveries"][
+            -1:
+        ]
+        for path in (
+            "/",
+            f"/targets/{failing_hook['id']}/deliveries",
+            f"/targets/{failing_hook['id']}/deliveries/{delivery['id']}",
+            "/events",
+            "/analytics",
+            "/giveaway",
+            "/settings",
+        ):
+            phone.goto(f"/portal{path}")
+            width = phone.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"{path} scrolls sideways: {width} px"
+            no_serious_violations(phone)
+            if path.endswith("/deliveries"):
+                screenshot(phone, "portal-phone")
     assert watch.problems() == []
 
 
@@ -212,3 +221,36 @@ def test_expired_used_and_forged_links_and_another_sellers_ids_are_refused(
         expect(page.get_by_role("alert")).to_contain_text("not found")
     expect(page.locator("body")).not_to_contain_text(theirs["url"])
     rival.http.close()
+
+
+def test_an_integrations_owner_sees_its_subscriptions_and_their_deliveries(
+    page: Page, live: Live
+) -> None:
+    client = live.bootstrap["client"]
+    with httpx.Client(base_url=live.base_url, timeout=30) as http:
+        token = http.post(
+            "/oauth/token",
+            params={"grant_type": "client_credentials"},
+            auth=(client["clientId"], client["clientSecret"]),
+        ).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        channel = http.post("/v1/buzz/channels", json={"title": "Launch"}).json()["id"]
+        integration = http.post(
+            "/v1/buzz/integrations",
+            json={"name": "Deploy bot", "scope": "CHANNEL_LIST", "channelIds": [channel]},
+        ).json()
+        live.receiver.respond_with(200)
+        http.post(
+            f"/v1/buzz/integrations/{integration['id']}/subscriptions",
+            json={"eventType": "MESSAGE_POSTED", "url": live.receiver.url("/deploy")},
+        ).raise_for_status()
+        http.post(f"/v1/buzz/channels/{channel}/messages", json={"text": "ship it"})
+        link = http.post(f"/v1/buzz/integrations/{integration['id']}/portal").json()["url"]
+
+    page.goto(link)
+    expect(page.locator(".brand")).to_contain_text("Deploy bot")
+    page.get_by_role("link", name="Deliveries").click()
+    # written with the message, in its transaction: listed at once, whatever its status
+    expect(page.locator("tr[data-delivery]").first).to_contain_text("MESSAGE_POSTED")
+    no_serious_violations(page)
+    screenshot(page, "portal-subscriptions")
