@@ -39,8 +39,11 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: Path) -> Iterator[Browser]:
+    """Chromium for one module. Not for the session: Playwright's sync API holds an event loop
+    on the main thread while it runs, and every later test that calls `asyncio.run`
+    (`deliver_due`, say) would find it running; it is stopped at the module's end."""
     # A loaded machine (the CI's two cores) renders slowly; the deadline is for a failing run.
     expect.set_options(timeout=20_000)
     with sync_playwright() as playwright:
