@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -38,9 +39,11 @@ __all__ = [
     "CHROMIUM_ARGS",
     "SCREENSHOTS",
     "Live",
+    "Seller",
     "Watch",
     "axe_run",
     "axe_violations",
+    "no_serious_violations",
     "open_page",
     "screenshot",
 ]
@@ -201,3 +204,34 @@ def screenshot(
         directory.mkdir(parents=True, exist_ok=True)
         (directory / f"{name}.png").write_bytes(png)
     return png
+
+
+class Seller:
+    """A BuzzChat subscriber of the live server (the bootstrap's, or the one whose key is
+    given), calling the API as an integrator would."""
+
+    def __init__(self, live: Live, key: str | None = None) -> None:
+        self.http = httpx.Client(
+            base_url=f"{live.base_url}/api/v1",
+            headers={"Authorization": f"Bearer {key or live.bootstrap['apiKey']['key']}"},
+            timeout=30,
+        )
+
+    def call(self, method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
+        """The `data` of the API's answer, after checking its status."""
+        response = self.http.request(method, path, **kwargs)
+        assert response.status_code == status, response.text
+        return response.json().get("data") if response.content else None
+
+    def portal_link(self) -> str:
+        url: str = self.call("POST", "/portal", 201)["url"]
+        return url
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def no_serious_violations(page: Page) -> None:
+    """axe-core finds no serious or critical violation on the page as it is now."""
+    found = axe_violations(page)
+    assert found == [], [(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in found]

@@ -6,45 +6,18 @@ their canvas) with the same numbers as the API's. axe-core finds nothing serious
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.harness import Live, Watch, axe_violations, screenshot
-
-
-class Seller:
-    """A new BuzzChat subscriber of the live server (its own `buzz admin bootstrap`)."""
-
-    def __init__(self, live: Live) -> None:
-        key = live.server.bootstrap()["apiKey"]["key"]
-        self.http = httpx.Client(
-            base_url=f"{live.base_url}/api/v1",
-            headers={"Authorization": f"Bearer {key}"},
-            timeout=30,
-        )
-
-    def call(self, method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
-        response = self.http.request(method, path, **kwargs)
-        assert response.status_code == status, response.text
-        return response.json().get("data") if response.content else None
-
-    def portal(self, page: Page) -> None:
-        page.goto(self.call("POST", "/portal", 201)["url"])
+from tests.browser.harness import Live, Seller, Watch, no_serious_violations, screenshot
 
 
 @pytest.fixture
 def seller(live: Live) -> Iterator[Seller]:
-    someone = Seller(live)
+    someone = Seller(live, live.server.bootstrap()["apiKey"]["key"])  # a new subscriber
     yield someone
-    someone.http.close()
-
-
-def no_serious_violations(page: Page) -> None:
-    found = axe_violations(page)
-    assert found == [], [(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in found]
+    someone.close()
 
 
 def test_entries_arrive_live_a_winner_is_picked_and_the_round_cleared(
@@ -52,7 +25,7 @@ def test_entries_arrive_live_a_winner_is_picked_and_the_round_cleared(
 ) -> None:
     for name in ("amy", "ben"):
         seller.call("POST", "/giveaway/entries", 201, json={"username": name})
-    seller.portal(page)
+    page.goto(seller.portal_link())
     page.get_by_role("link", name="Giveaway").click()
     expect(page.locator("#entries tr")).to_have_count(2)
 
@@ -80,7 +53,7 @@ def test_entries_arrive_live_a_winner_is_picked_and_the_round_cleared(
 def test_a_setting_changed_in_the_portal_is_what_the_api_returns(
     page: Page, watch: Watch, seller: Seller
 ) -> None:
-    seller.portal(page)
+    page.goto(seller.portal_link())
     page.get_by_role("link", name="Bot settings").click()
     page.get_by_label("Welcome message").fill("Hi {username}, welcome to the stream!")
     page.get_by_role("button", name="Save settings").click()
@@ -135,7 +108,7 @@ def test_the_analytics_charts_are_drawn_with_the_apis_numbers(page: Page, seller
     )
     api = seller.call("GET", "/analytics", params={"period": "week"})
 
-    seller.portal(page)
+    page.goto(seller.portal_link())
     page.get_by_role("link", name="Analytics").click()
 
     expect(page.locator("#chart-days canvas").first).to_be_visible()

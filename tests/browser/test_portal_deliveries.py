@@ -19,37 +19,16 @@ from buzz.models import load_all_models  # noqa: F401 - every table known to the
 from buzz.portal.access import LINK_LIFETIME
 from buzz.portal.models import PortalLink
 from buzz.security import hash_secret, random_token
-from tests.browser.harness import Live, Watch, axe_violations, open_page, screenshot
+from tests.browser.harness import Live, Seller, Watch, no_serious_violations, open_page, screenshot
 
 PHONE = {"width": 375, "height": 740}
-
-
-class Seller:
-    """The bootstrap's BuzzChat subscriber, calling the API as an integrator would."""
-
-    def __init__(self, live: Live, key: str | None = None) -> None:
-        self.live = live
-        self.http = httpx.Client(
-            base_url=f"{live.base_url}/api/v1",
-            headers={"Authorization": f"Bearer {key or live.bootstrap['apiKey']['key']}"},
-            timeout=30,
-        )
-
-    def call(self, method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
-        response = self.http.request(method, path, **kwargs)
-        assert response.status_code == status, response.text
-        return response.json()["data"] if response.content else None
-
-    def portal_link(self) -> str:
-        url: str = self.call("POST", "/portal", 201)["url"]
-        return url
 
 
 @pytest.fixture(scope="module")
 def seller(live: Live) -> Iterator[Seller]:
     someone = Seller(live)
     yield someone
-    someone.http.close()
+    someone.close()
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +47,6 @@ def failing_hook(live: Live, seller: Seller) -> dict[str, Any]:
     )
     seller.call("POST", "/giveaway/entries", 201, json={"username": "amy"})
     return hook
-
-
-def no_serious_violations(page: Page) -> None:
-    found = axe_violations(page)
-    assert found == [], [(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in found]
 
 
 def test_a_failed_delivery_is_redelivered_and_the_page_follows_it(
@@ -220,7 +194,7 @@ def test_expired_used_and_forged_links_and_another_sellers_ids_are_refused(
         page.goto(f"{live.base_url}/portal{path}")
         expect(page.get_by_role("alert")).to_contain_text("not found")
     expect(page.locator("body")).not_to_contain_text(theirs["url"])
-    rival.http.close()
+    rival.close()
 
 
 def test_an_integrations_owner_sees_its_subscriptions_and_their_deliveries(

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -32,7 +32,7 @@ from buzz.buzzchat.schemas import Ok
 from buzz.db import SessionDep
 from buzz.errors import BadRequest, Conflict, FieldError, NotFound
 from buzz.portal import bot_form
-from buzz.portal.render import PREFIX, SECURITY_HEADERS, page
+from buzz.portal.render import PREFIX, page, see_other
 from buzz.portal.tenants import BuzzChatTenant, tenant_of
 from buzz.portal.visit import FormVisit, Visit, VisitDep
 from buzz.web.errors import validation_error
@@ -94,10 +94,6 @@ def seller_of_form(session: Session, seen: Visit, form: FormData) -> Seller:
     if _field(form, "account") != seller.account.id:
         raise Conflict(ACCOUNT_CHANGED.format(name=seller.account.name))
     return seller
-
-
-def _see(path: str) -> RedirectResponse:
-    return RedirectResponse(f"{PREFIX}{path}", status_code=303, headers=SECURITY_HEADERS)
 
 
 def _refusal(exc: ValidationError) -> BadRequest:
@@ -258,7 +254,7 @@ def pick_winners(seen: FormVisit, form: FormDep, session: SessionDep, now: Clock
     except BadRequest as refused:
         session.rollback()
         return _giveaway_page(session, seen, seller, count=typed or "", refused=refused)
-    return _see("/giveaway?picked=true")
+    return see_other("/giveaway?picked=true")
 
 
 @router.post("/giveaway/clear")
@@ -267,7 +263,7 @@ def clear_entries(seen: FormVisit, form: FormDep, session: SessionDep) -> Respon
     seller = seller_of_form(session, seen, form)
     giveaway.clear(session, settings=bot_settings.settings_of(session, seller.account))
     session.commit()
-    return _see("/giveaway?cleared=true")
+    return see_other("/giveaway?cleared=true")
 
 
 # ---- the bot's settings --------------------------------------------------------------------------
@@ -328,7 +324,7 @@ def save_settings(seen: FormVisit, form: FormDep, session: SessionDep, now: Cloc
         errors = refused.errors or [FieldError("body", refused.message)]
     else:
         session.commit()
-        return _see("/settings?saved=true")
+        return see_other("/settings?saved=true")
     session.rollback()  # nothing half-applied stays
     return _settings_page(
         seen, seller, current, sent.form, problems=bot_form.problems(errors, sent)

@@ -12,7 +12,18 @@ from buzz.db import Base, BigIntPK, UTCDateTime
 __all__ = ["PortalLink", "PortalSession"]
 
 
-class PortalLink(Base):
+class _Whose:
+    """Whose portal a row opens: exactly one of an integration or a BuzzChat subscriber."""
+
+    integration_id: Mapped[str | None] = mapped_column(
+        ForeignKey("integrations.id", ondelete="CASCADE"), index=True
+    )
+    subscriber_id: Mapped[str | None] = mapped_column(
+        ForeignKey("bz_subscribers.id", ondelete="CASCADE"), index=True
+    )
+
+
+class PortalLink(_Whose, Base):
     """A link that opens one session for one integration or one subscriber: stored as the
     SHA-256 of its token, used at most once, dead an hour after it was made."""
 
@@ -20,30 +31,17 @@ class PortalLink(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # Exactly one of the two: whose portal the link opens.
-    integration_id: Mapped[str | None] = mapped_column(
-        ForeignKey("integrations.id", ondelete="CASCADE"), index=True
-    )
-    subscriber_id: Mapped[str | None] = mapped_column(
-        ForeignKey("bz_subscribers.id", ondelete="CASCADE"), index=True
-    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class PortalSession(Base):
+class PortalSession(_Whose, Base):
     """A browser's portal session: the SHA-256 of its cookie, whose portal, until when."""
 
     __tablename__ = "portal_sessions"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    integration_id: Mapped[str | None] = mapped_column(
-        ForeignKey("integrations.id", ondelete="CASCADE"), index=True
-    )
-    subscriber_id: Mapped[str | None] = mapped_column(
-        ForeignKey("bz_subscribers.id", ondelete="CASCADE"), index=True
-    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

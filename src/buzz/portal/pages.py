@@ -10,7 +10,7 @@ import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from buzz.db import DATABASE, SessionDep, WriteSessionDep
@@ -20,7 +20,7 @@ from buzz.delivery.send_once import send_once
 from buzz.errors import BadRequest
 from buzz.portal import catalogue
 from buzz.portal.access import SESSION_LIFETIME, end_session, open_link
-from buzz.portal.render import COOKIE, PREFIX, SECURITY_HEADERS, page, problem
+from buzz.portal.render import COOKIE, PREFIX, page, problem, see_other
 from buzz.portal.tenants import tenant_of
 from buzz.portal.visit import FormVisit, VisitDep
 from buzz.portal.when import typed_moment
@@ -36,10 +36,6 @@ SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "x-
 Status = Literal["", "pending", "delivered", "failed"]
 
 
-def _see(path: str) -> RedirectResponse:
-    return RedirectResponse(f"{PREFIX}{path}", status_code=303, headers=SECURITY_HEADERS)
-
-
 # ---- opening and closing -------------------------------------------------------------------------
 
 
@@ -52,7 +48,7 @@ def open_portal(token: str, request: Request, session: WriteSessionDep, now: Clo
         status = 404 if "not one of ours" in opened else 410
         return problem("This link cannot be used", opened, status)
     session.commit()
-    response = _see("/")
+    response = see_other("/")
     response.set_cookie(
         COOKIE,
         opened.cookie,
@@ -96,7 +92,7 @@ def set_active(
     """Pause (no deliveries are made) or resume (what is due is sent)."""
     tenant_of(session, seen.viewer).set_active(session, target, active=active == "true", now=now)
     session.commit()
-    return _see("/")
+    return see_other("/")
 
 
 @router.post("/targets/{target}/rotate")
@@ -189,7 +185,7 @@ def recover(
         )
     queued = log.recover(session, target_id=row.target_id, since=start, until=None, now=now)
     session.commit()
-    return _see(f"/targets/{row.id}/deliveries?recovered={queued}")
+    return see_other(f"/targets/{row.id}/deliveries?recovered={queued}")
 
 
 @router.get("/targets/{target}/deliveries/{delivery}")
@@ -236,7 +232,7 @@ def redeliver(
     row = tenant_of(session, seen.viewer).target(session, target, now=now)
     log.redeliver(session, target_id=row.target_id, delivery_id=delivery, now=now)
     session.commit()
-    return _see(f"/targets/{row.id}/deliveries/{delivery}?redelivered=true")
+    return see_other(f"/targets/{row.id}/deliveries/{delivery}?redelivered=true")
 
 
 # ---- the event catalogue -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -17,7 +17,7 @@ from markupsafe import Markup
 from buzz.errors import ApiError
 from buzz.web.errors import ErrorFamily, register_family
 
-__all__ = ["COOKIE", "PREFIX", "install_static_and_errors", "page", "problem"]
+__all__ = ["COOKIE", "PREFIX", "install_static_and_errors", "page", "problem", "see_other"]
 
 HERE = Path(__file__).parent
 PREFIX = "/portal"
@@ -72,6 +72,11 @@ def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """A rendered page with the portal's headers."""
     html = TEMPLATES.get_template(template).render(prefix=PREFIX, **context)
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def see_other(path: str) -> RedirectResponse:
+    """After a form: 303 to the portal page at `path`, with the portal's headers."""
+    return RedirectResponse(f"{PREFIX}{path}", status_code=303, headers=SECURITY_HEADERS)
 
 
 def problem(title: str, message: str, status: int, *, signed_in: bool = False) -> HTMLResponse:
