@@ -147,5 +147,32 @@ def test_no_portal_route_reaches_another_tenants_target_or_delivery(
     assert strip_tokens(after) == strip_tokens(before)
 
 
+def page_routes(app: FastAPI) -> list[str]:
+    """Every portal page that names no target: what it shows comes from the session alone."""
+    return sorted(
+        path
+        for route in flat_routes(app.routes)
+        if isinstance(path := getattr(route, "path", None), str)
+        and path.startswith("/portal")
+        and "{" not in path
+        and "GET" in (getattr(route, "methods", None) or ())
+    )
+
+
+@pytest.mark.parametrize(("viewer", "owner"), PAIRS)
+def test_no_portal_page_shows_another_tenants_targets(
+    app: FastAPI, tenants: dict[str, Tenant], viewer: str, owner: str
+) -> None:
+    looking, theirs = tenants[viewer], tenants[owner]
+    pages = page_routes(app)
+    assert {"/portal/", "/portal/events", "/portal/analytics", "/portal/giveaway"} <= set(pages)
+
+    for path in pages:
+        response = looking.portal.get(path.removeprefix("/portal"))
+        assert response.status_code in (200, 404), (path, response.status_code)
+        assert theirs.target not in response.text, path
+        assert theirs.delivery not in response.text, path
+
+
 def strip_tokens(pages: Any) -> list[str]:
     return [re.sub(r'value="[0-9a-f]{64}"', "", page) for page in pages]
