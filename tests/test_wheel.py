@@ -148,3 +148,17 @@ def test_buzz_migrate_works_from_the_installed_wheel(
         connection.close()
     assert versions == [(head,)]
     assert {"integrations", "deliveries", "users", "bz_accounts"} <= tables
+
+
+def test_the_wheel_carries_the_portals_templates_and_files(installed: InstalledWheel) -> None:
+    """Every page and asset the portal serves is inside the package, as in this checkout."""
+    names = set(zipfile.ZipFile(installed.wheel).namelist())
+    portal = ROOT / "src" / "buzz" / "portal"
+    wanted = {
+        f"buzz/portal/{path.relative_to(portal).as_posix()}"
+        for folder in ("templates", "static")
+        for path in (portal / folder).rglob("*")
+        if path.is_file()
+    }
+    assert "buzz/portal/static/vendor/uplot-1.6.32/uPlot.iife.min.js" in wanted
+    assert names >= wanted
