@@ -4,6 +4,7 @@ link is expired, used or forged; logout."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import datetime, timedelta
 
@@ -20,6 +21,7 @@ from buzz.testing import SeededSubscriber, SeededUser, seed_subscriber
 from tests.integrations.helpers import make_integration
 from tests.portal.helpers import browser, integration_link, link_path, subscriber_link
 from tests.serving import LiveServer
+from tests.support.routes import flat_routes
 
 
 @pytest.fixture
@@ -267,3 +269,23 @@ def test_every_page_forbids_framing_and_foreign_scripts(
 
 def test_link_path_keeps_the_path() -> None:
     assert link_path("https://h.example/portal/open/abc") == "/portal/open/abc"
+
+
+def test_every_portal_form_refuses_a_post_without_the_token(
+    app: FastAPI, client: TestClient, shop: SeededSubscriber
+) -> None:
+    viewer = browser(app, subscriber_link(client, shop))
+    posts = sorted(
+        path
+        for route in flat_routes(app.routes)
+        if isinstance(path := getattr(route, "path", None), str)
+        and path.startswith("/portal/")
+        and "POST" in (getattr(route, "methods", None) or ())
+    )
+    assert {"/portal/logout", "/portal/settings", "/portal/giveaway/pick"} <= set(posts)
+
+    for path in posts:
+        url = re.sub(r"\{[^}]+\}", "whatever", path).removeprefix("/portal")
+        refused = viewer.post(url, {"active": "false", "count": "1"}, csrf="")
+        assert refused.status_code == 403, (path, refused.status_code)
+    assert viewer.get("/").status_code == 200  # still logged in: nothing happened
