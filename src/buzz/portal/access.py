@@ -23,6 +23,7 @@ __all__ = [
     "LINK_LIFETIME",
     "SESSION_LIFETIME",
     "Opened",
+    "Refused",
     "Viewer",
     "csrf_matches",
     "csrf_token",
@@ -85,8 +86,17 @@ def issue_link(
     return token, expires
 
 
-def open_link(session: Session, token: str, *, now: datetime) -> Opened | str:
-    """Exchange a link's token for a new session; or, when it cannot be, why (a sentence)."""
+@dataclass(frozen=True)
+class Refused:
+    """Why a link opened nothing: its page's status (404 forged, 410 used or expired) and a
+    sentence."""
+
+    status: int
+    message: str
+
+
+def open_link(session: Session, token: str, *, now: datetime) -> Opened | Refused:
+    """Exchange a link's token for a new session; or, when it cannot be, why."""
     claimed = session.execute(
         update(PortalLink)
         .where(
@@ -114,13 +124,15 @@ def open_link(session: Session, token: str, *, now: datetime) -> Opened | str:
     return Opened(cookie, Viewer(claimed.integration_id, claimed.subscriber_id, expires))
 
 
-def _why_not(session: Session, token: str, *, now: datetime) -> str:
+def _why_not(session: Session, token: str, *, now: datetime) -> Refused:
     link = session.scalar(select(PortalLink).where(PortalLink.token_hash == hash_secret(token)))
     if link is None:
-        return "This portal link is not one of ours: check that it was copied whole."
+        return Refused(404, "This portal link is not one of ours: check that it was copied whole.")
     if link.used_at is not None:
-        return "This portal link has already been used: each link opens the portal once."
-    return "This portal link has expired: links last one hour."
+        return Refused(
+            410, "This portal link has already been used: each link opens the portal once."
+        )
+    return Refused(410, "This portal link has expired: links last one hour.")
 
 
 def viewer_of(session: Session, cookie: str | None, *, now: datetime) -> Viewer | None:

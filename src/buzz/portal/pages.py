@@ -19,13 +19,13 @@ from buzz.delivery.poster import POSTER
 from buzz.delivery.send_once import send_once
 from buzz.errors import BadRequest
 from buzz.portal import catalogue
-from buzz.portal.access import SESSION_LIFETIME, end_session, open_link
+from buzz.portal.access import SESSION_LIFETIME, Refused, end_session, open_link
 from buzz.portal.render import COOKIE, PREFIX, page, problem, see_other
-from buzz.portal.tenants import tenant_of
+from buzz.portal.tenants import TargetRow, Tenant, tenant_of
 from buzz.portal.visit import FormVisit, VisitDep
 from buzz.portal.when import typed_moment
 from buzz.settings import SETTINGS
-from buzz.web.log_query import LogQuery
+from buzz.web.log_query import LogQuery, check_window
 from buzz.web.routing import ClockDep, now_of
 
 __all__ = ["router"]
@@ -43,10 +43,9 @@ Status = Literal["", "pending", "delivered", "failed"]
 def open_portal(token: str, request: Request, session: WriteSessionDep, now: ClockDep) -> Response:
     """Exchange a link for a session cookie, once; a page that says why when it cannot be."""
     opened = open_link(session, token[:128], now=now)
-    if isinstance(opened, str):
+    if isinstance(opened, Refused):
         session.rollback()
-        status = 404 if "not one of ours" in opened else 410
-        return problem("This link cannot be used", opened, status)
+        return problem("This link cannot be used", opened.message, opened.status)
     session.commit()
     response = see_other("/")
     response.set_cookie(
@@ -111,12 +110,12 @@ async def send_test(target: str, request: Request, seen: FormVisit) -> Response:
     now = now_of(request)
     database = DATABASE.of(request.app)
 
-    def look(session: Session) -> tuple[object, object]:
+    def look(session: Session) -> tuple[Tenant, TargetRow]:
         tenant = tenant_of(session, seen.viewer)
         return tenant, tenant.target(session, target, now=now)
 
     tenant, row = await database.read(look)
-    prepare = tenant.test_event(  # type: ignore[attr-defined]
+    prepare = tenant.test_event(
         target, settings=SETTINGS.of(request.app), now=now, timestamp=int(time.time())
     )
     result = await send_once(database, POSTER.of(request.app), prepare=prepare, now=now)
@@ -144,8 +143,7 @@ def deliveries(
     tenant = tenant_of(session, seen.viewer)
     row = tenant.target(session, target, now=now)
     start, end = typed_moment("since", since, tz), typed_moment("until", until, tz)
-    if start is not None and end is not None and end <= start:
-        raise BadRequest.on("until", "until must be later than since")
+    check_window(start, end)
     query = LogQuery(
         status=status or None,
         event_type=event_type or None,

@@ -42,16 +42,23 @@ class TargetRow:
     events: list[str]
     active: bool
     disabled_reason: str | None
-    health: log.Health
+    health: log.Health | None  # read for the targets page only (two queries over its log)
 
 
 class Tenant(Protocol):
     """One integration's or one subscriber's portal."""
 
-    family: str  # "buzz" or "buzzchat"
-    name: str
-    event_types: list[str]
-    rotates_per_target: bool  # BuzzChat rotates a webhook's secret; Buzz an integration's
+    @property
+    def family(self) -> str: ...  # "buzz" or "buzzchat"
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def event_types(self) -> list[str]: ...
+
+    @property
+    def rotates_per_target(self) -> bool: ...  # BuzzChat: a webhook's secret; Buzz: all
 
     def targets(self, session: Session, *, now: datetime) -> list[TargetRow]: ...
 
@@ -67,12 +74,17 @@ class Tenant(Protocol):
 
 
 def _rows(
-    session: Session, found: list[tuple[str, str, str, list[str]]], *, now: datetime
+    session: Session,
+    found: list[tuple[str, str, str, list[str]]],
+    *,
+    now: datetime,
+    with_health: bool = False,
 ) -> list[TargetRow]:
-    """(id, target id, label, events) → rows with each target's state and health."""
+    """(id, target id, label, events) → rows with each target's state, and its health when
+    asked."""
     target_ids = [target_id for _, target_id, _, _ in found]
     views = outbox.targets(session, target_ids)
-    health = log.health(session, target_ids, since=now - HEALTH_WINDOW)
+    health = log.health(session, target_ids, since=now - HEALTH_WINDOW) if with_health else {}
     return [
         TargetRow(
             id=public_id,
@@ -82,7 +94,7 @@ def _rows(
             events=events,
             active=views[target_id].active,
             disabled_reason=views[target_id].disabled_reason,
-            health=health[target_id],
+            health=health.get(target_id),
         )
         for public_id, target_id, label, events in found
     ]
@@ -127,7 +139,7 @@ class BuzzTenant:
             (s.id, s.target_id, self._label(s), [s.event_type])
             for s in self._subscriptions(session)
         ]
-        return _rows(session, found, now=now)
+        return _rows(session, found, now=now, with_health=True)
 
     def target(self, session: Session, target: str, *, now: datetime) -> TargetRow:
         subscription = service.get_subscription(
@@ -194,7 +206,7 @@ class BuzzChatTenant:
             (w.id, w.target_id, w.description or w.id, list(w.events))
             for w, _ in webhooks.list_webhooks(session, subscriber_id=self.subscriber.id)
         ]
-        return _rows(session, found, now=now)
+        return _rows(session, found, now=now, with_health=True)
 
     def target(self, session: Session, target: str, *, now: datetime) -> TargetRow:
         webhook, _ = webhooks.get_webhook(

@@ -15,7 +15,7 @@ from fastapi import Depends, Query
 from buzz.errors import BadRequest
 from buzz.wire import IsoDateTime
 
-__all__ = ["LogQuery", "LogQueryDep"]
+__all__ = ["LogQuery", "LogQueryDep", "check_window"]
 
 Status = Literal["pending", "delivered", "failed"]
 
@@ -27,6 +27,12 @@ class LogQuery:
     since: datetime | None
     until: datetime | None
     cursor: str | None
+
+
+def check_window(since: datetime | None, until: datetime | None) -> None:
+    """A 400 naming `until` unless it follows `since` (when both are given)."""
+    if since is not None and until is not None and until <= since:
+        raise BadRequest.on("until", "until must be later than since")
 
 
 async def log_query(  # async: no thread hop for parsing a query string
@@ -52,8 +58,7 @@ async def log_query(  # async: no thread hop for parsing a query string
         ),
     ] = None,
 ) -> LogQuery:
-    if since is not None and until is not None and until <= since:
-        raise BadRequest.on("until", "until must be later than since")
+    check_window(since, until)
     return LogQuery(status=status, event_type=event_type, since=since, until=until, cursor=cursor)
 
 
